@@ -1,0 +1,44 @@
+# marktsim: the two commands of the README, plus the studies, benchmarks and dashboard.
+#   make demo   create .venv, install, run the headline experiment, write its report
+#   make test   create .venv, install, run the test suite (and again on Python 3.12 if found)
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+DEMO_ARGS ?= replicates=10 market.n_customers=5000 hydra/launcher=joblib
+# a Python 3.12 for the second test run (Mesa 3.4+ lines); empty when none is installed
+PY312  ?= $(shell command -v python3.12 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | tail -n 1)
+
+.PHONY: install demo test test-main test-py312 report bench validate clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(BIN)/.installed
+
+demo: install
+	$(BIN)/marktsim experiment=retention_vs_acquisition $(DEMO_ARGS)
+	@sweep=$$(ls -td results/retention_vs_acquisition/*/ | head -n 1); \
+	  $(BIN)/marktsim-report "$$sweep" && \
+	  echo "demo: report at $${sweep}report/report.md"
+
+test: install test-main test-py312
+
+test-main: install
+	$(BIN)/python -m pytest
+
+test-py312:
+	@if [ -z "$(PY312)" ]; then \
+	  echo "test-py312: no Python 3.12 found; skipped"; \
+	else \
+	  $(MAKE) --no-print-directory test-main PYTHON="$(PY312)" VENV=.venv312; \
+	fi
+
+bench: install
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) .venv312 .pytest_cache

@@ -1,0 +1,1 @@
+"""Analysis: statistics, calibration figures and the report built on marktsim's outputs."""

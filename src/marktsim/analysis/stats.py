@@ -1,0 +1,47 @@
+"""Means with Student-t 95 % confidence intervals over independent runs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+
+def mean_ci(values, level: float = 0.95) -> tuple[float, float, float, int]:
+    """Mean, lower and upper bound of the t-interval, and the number of finite values."""
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    n = x.size
+    if n == 0:
+        return np.nan, np.nan, np.nan, 0
+    mean = float(x.mean())
+    if n == 1:
+        return mean, np.nan, np.nan, 1
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * x.std(ddof=1) / np.sqrt(n))
+    return mean, mean - half, mean + half, n
+
+
+def grouped_ci(frame: pd.DataFrame, by: list[str], columns: list[str], level: float = 0.95) -> pd.DataFrame:
+    """One row per group: for each column its mean, ci_low, ci_high; plus n (runs)."""
+    rows = []
+    for key, group in frame.groupby(by, observed=True, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        row = dict(zip(by, key))
+        for col in columns:
+            mean, lo, hi, n = mean_ci(group[col], level)
+            row[col] = mean
+            row[f"{col}_ci_low"] = lo
+            row[f"{col}_ci_high"] = hi
+        row["n"] = len(group)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def fmt_ci(mean: float, lo: float, hi: float, digits: int = 3) -> str:
+    """'mean [lo, hi]' with `digits` significant digits."""
+    if not np.isfinite(mean):
+        return "n/a"
+    f = lambda v: f"{v:.{digits}g}" if abs(v) < 1e4 else f"{v:,.0f}"  # noqa: E731
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return f(mean)
+    return f"{f(mean)} [{f(lo)}, {f(hi)}]"

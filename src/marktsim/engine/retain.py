@@ -1,0 +1,30 @@
+"""Retain (MODEL.md §2.4): retention spend builds bond; bond decays."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def retention_allocation(
+    provider: np.ndarray,
+    weight: np.ndarray,
+    known: np.ndarray,
+    spend: np.ndarray,
+    personalisation: float,
+) -> np.ndarray:
+    """§2.4 r_i = R_j·w_i/Σ_{i∈j} w, times (1 + φ) for customers the firm knows."""
+    n_firms = spend.shape[0]
+    active = provider >= 0
+    firm = np.where(active, provider, n_firms).astype(np.intp)
+    w = np.where(active, weight, np.float32(0.0))
+    total = np.bincount(firm, weights=w, minlength=n_firms + 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_weight = np.where(total > 0, np.append(spend, 0.0) / total, 0.0)
+    r = w * per_weight[firm].astype(np.float32)
+    return np.where(known, r * np.float32(1.0 + personalisation), r)
+
+
+def retain(bond: np.ndarray, retention: np.ndarray, decay: float, gain_max: float, scale: float) -> np.ndarray:
+    """§2.4 b ← b·(1 − δ_b) + (1 − b)·β_max·(1 − exp(−r/r_scale))."""
+    gain = np.float32(gain_max) * -np.expm1(-retention / np.float32(scale))
+    return bond * np.float32(1.0 - decay) + (np.float32(1.0) - bond) * gain

@@ -1,0 +1,60 @@
+"""Serve (MODEL.md §2.2): capacity-limited service with priority classes and a backlog."""
+
+from __future__ import annotations
+
+import numpy as np
+
+PRIORITIES = ("existing_first", "fifo", "new_first")
+
+
+def serve(
+    provider: np.ndarray,
+    units: np.ndarray,
+    backlog: np.ndarray,
+    is_new: np.ndarray,
+    priority: np.ndarray,
+    capacity: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """§2.2 Serve this tick's demand plus backlog up to each firm's capacity.
+
+    Units are ranked by class (the firm's priority: established before new customers, new
+    before established, or one class for fifo) and, within a class, oldest first; each rank
+    is rationed proportionally when capacity does not cover it. Units that have waited
+    ``max_wait`` ticks and are still unserved are lost.
+
+    Returns (served units, units due, new backlog, lost units), per customer.
+    """
+    n_firms = capacity.shape[0]
+    wait = backlog.shape[1]
+    active = provider >= 0
+    firm = np.where(active, provider, n_firms).astype(np.intp)
+    # cells[a]: units of age a (0 = demanded this tick); prospects demand nothing
+    cells = [np.where(active, units, np.float32(0.0))] + [backlog[:, a] for a in range(wait)]
+    due = cells[0].copy()
+    for a in range(1, wait + 1):
+        due += cells[a]
+    # group 1 is served after group 0: new customers for existing_first, established for new_first
+    code = np.append(np.asarray(priority, dtype=np.int8), np.int8(1))[firm]
+    second = np.where(code == 0, is_new, np.where(code == 2, ~is_new, False))
+    remaining = np.append(np.asarray(capacity, dtype=np.float64), 0.0)
+    served_cells = [np.zeros_like(c) for c in cells]
+    groups = (False, True) if second.any() else (None,)
+    for group in groups:
+        mask = None if group is None else (second == group)
+        for a in range(wait, -1, -1):
+            cell = cells[a] if mask is None else np.where(mask, cells[a], np.float32(0.0))
+            demand = np.bincount(firm, weights=cell, minlength=n_firms + 1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.where(demand > remaining, remaining / demand, 1.0)
+            ratio[np.isnan(ratio)] = 1.0
+            remaining = np.maximum(remaining - demand, 0.0)
+            served_cells[a] += cell * ratio[firm].astype(np.float32)
+    served = served_cells[0].copy()
+    for a in range(1, wait + 1):
+        served += served_cells[a]
+    left = [np.maximum(c - s, np.float32(0.0)) for c, s in zip(cells, served_cells)]
+    new_backlog = np.empty_like(backlog)
+    for a in range(wait):
+        new_backlog[:, a] = left[a]  # age a -> a + 1
+    lost = left[wait]
+    return served, due, new_backlog, lost

@@ -1,0 +1,48 @@
+"""Word of mouth (MODEL.md §2.5): promoters pull their contacts to their provider."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from marktsim.engine.network import Network
+
+
+def word_of_mouth(
+    provider: np.ndarray,
+    satisfaction: np.ndarray,
+    waiting: np.ndarray,
+    n_firms: int,
+    network: Network | None,
+    positive: float,
+    negative: float,
+    promoter_threshold: float,
+    detractor_threshold: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """§2.5 W_ik = max(0, q_wom·(promoters of k among i's contacts) − q_neg·(detractors of k))
+    / (contacts of i). Waiting customers promote nobody. Global mixing (network None):
+    contacts are all N customers, so W_ik is the same for every i.
+
+    Returns (W of shape (firms, N), or (firms, 1) under global mixing; promoters per firm;
+    detractors per firm).
+    """
+    active = provider >= 0
+    promoter = active & (satisfaction >= promoter_threshold) & ~waiting
+    detractor = active & (satisfaction <= detractor_threshold)
+    firm = np.where(active, provider, n_firms).astype(np.intp)
+    promoters = np.bincount(firm[promoter], minlength=n_firms + 1)[:n_firms].astype(np.float64)
+    detractors = np.bincount(firm[detractor], minlength=n_firms + 1)[:n_firms].astype(np.float64)
+    n = provider.shape[0]
+    if network is None:
+        w = np.maximum(positive * promoters - negative * detractors, 0.0) / n
+        return w.astype(np.float32)[:, None], promoters, detractors
+    wom = np.zeros((n_firms, n), dtype=np.float32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv_degree = np.where(network.degree > 0, 1.0 / network.degree, 0.0).astype(np.float32)
+    for k in range(n_firms):
+        if promoters[k] == 0 and (detractors[k] == 0 or negative == 0):
+            continue
+        pull = np.float32(positive) * network.count(promoter & (provider == k))
+        if negative > 0 and detractors[k] > 0:
+            pull -= np.float32(negative) * network.count(detractor & (provider == k))
+        wom[k] = np.maximum(pull, np.float32(0.0)) * inv_degree
+    return wom, promoters, detractors

@@ -1,0 +1,192 @@
+"""The ``marktsim`` command: a Hydra app that runs one job per (multi)run configuration.
+
+    marktsim                                   # the defaults
+    marktsim experiment=retention_vs_acquisition
+    marktsim -m strategy=retention_heavy,acquisition_heavy 'seed=range(0,5)'
+    marktsim replicates=30 hydra/launcher=joblib ...
+
+Each job validates its config, runs ``replicates`` spawned replicates and writes its folder
+(see ``marktsim.experiments.store``). An invalid config prints one line naming the key, the
+value and what is allowed, exits with status 2 and leaves no job folder behind.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+
+from marktsim.config import CONFIG_DIR, ConfigError, job_key, validate
+from marktsim.experiments import store
+
+
+class JobFailed(Exception):
+    """A job could not run; the message is meant for the user."""
+
+
+def _remove_empty_job(folder: Path, root: Path) -> None:
+    """Remove a job folder this process created and wrote nothing final to, and any parents
+    that became empty, up to (not including) the results root."""
+    if folder.is_dir() and not (folder / store.MARKER).exists():
+        shutil.rmtree(folder, ignore_errors=True)
+    parent = folder.parent
+    root = root.resolve()
+    while parent.resolve() != root and root in parent.resolve().parents:
+        try:
+            parent.rmdir()
+        except OSError:
+            break
+        parent = parent.parent
+
+
+def _progress_enabled(setting: str) -> bool:
+    if setting == "on":
+        return True
+    if setting == "off":
+        return False
+    return sys.stderr.isatty()
+
+
+def run_job(cfg: DictConfig) -> Path:
+    """Validate, simulate and write one job; return its folder."""
+    hc = HydraConfig.get()
+    folder = Path(hc.runtime.output_dir)
+    overrides = list(hc.overrides.task)
+    results_root = Path(str(cfg.get("results_dir", "results")))
+    try:
+        valid = validate(cfg)
+    except ConfigError:
+        _remove_empty_job(folder, results_root)
+        raise
+    key = job_key(hc.job.override_dirname)
+    store.write_json(folder / store.JOB_FILE, {"key": key, "overrides": overrides, "status": "running"})
+    from marktsim.simulation import run_replicate
+
+    from marktsim.results import Results
+
+    reps = int(valid.replicates)
+    started = time.time()
+    bar = None
+    if _progress_enabled(valid.progress):
+        from tqdm import tqdm
+
+        label = f"job {hc.job.num}" if hc.mode.name == "MULTIRUN" else "run"
+        bar = tqdm(total=reps * int(valid.horizon), desc=f"{label} {key}"[:60], unit="tick", leave=False)
+    try:
+        parts = [run_replicate(valid, r, bar.update if bar else None) for r in range(reps)]
+    finally:
+        if bar is not None:
+            bar.close()
+    results = Results.concat(parts)
+    meta = {
+        "key": key,
+        "overrides": overrides,
+        "seed": int(valid.seed),
+        "replicates": reps,
+        "horizon": int(valid.horizon),
+        "wall_time_s": round(time.time() - started, 3),
+        "versions": store.versions(),
+        "git_commit": store.git_commit(Path(__file__).resolve().parent),
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    store.write_job(folder, results, OmegaConf.to_yaml(valid), meta)
+    return folder
+
+
+@hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base="1.3")
+def _app(cfg: DictConfig) -> None:
+    try:
+        folder = run_job(cfg)
+    except ConfigError as exc:
+        print(f"marktsim: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    if HydraConfig.get().mode.name != "MULTIRUN":
+        print(f"marktsim: results in {folder}")
+
+
+_PASSTHROUGH = {"-m", "--multirun"}
+
+
+def _one_line(exc: BaseException) -> str:
+    """Hydra's multi-line composition errors as one line."""
+    options = getattr(exc, "options", None)
+    text = str(exc) + ("\n" + str(exc.__cause__) if exc.__cause__ else "")
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    skip = ("full_key:", "object_type=", "Config search path", "provider=", "To append", "Available options")
+    lines = [ln.rstrip(".") for ln in lines if not ln.startswith(skip) and not (options and ln in options)]
+    text = "; ".join(lines[:3]) if lines else type(exc).__name__
+    if options:
+        text += "; available: " + ", ".join(options)
+    return text
+
+
+def _candidates(values: list[str]) -> list[str]:
+    """Values of a sweep to check before it starts: all of a short list, else first and last."""
+    return values if len(values) <= 20 else [values[0], values[-1]]
+
+
+def precheck(args: list[str]) -> str | None:
+    """Compose and validate the configurations a command will run before any job starts.
+
+    Every value of every swept key is checked once (with the other keys at their first
+    value; for lists longer than 20, the first and the last), including the sweeps an
+    experiment file declares. Returns a one-line error, or None when everything is valid or
+    the arguments are not plain overrides (Hydra's own flags are left to Hydra).
+    """
+    if any(a.startswith("-") and a not in _PASSTHROUGH for a in args):
+        return None
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    overrides = [a for a in args if a not in _PASSTHROUGH]
+    task = [o for o in overrides if not o.lstrip("+~").startswith("hydra")]
+    parser = OverridesParser.create()
+    try:
+        parsed = parser.parse_overrides(task)
+        first = [f"{p.get_key_element()}={next(iter(p.sweep_string_iterator()))}" if p.is_sweep_override() else o
+                 for p, o in zip(parsed, task)]
+        if GlobalHydra.instance().is_initialized():
+            GlobalHydra.instance().clear()
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            base = compose(config_name="config", overrides=first, return_hydra_config=True)
+            swept: dict[str, list[str]] = {}
+            params = base.hydra.sweeper.get("params") or {}
+            given = {p.get_key_element() for p in parsed}
+            for key, value in params.items():
+                if key not in given:
+                    for p in parser.parse_overrides([f"{key}={value}"]):
+                        swept[p.get_key_element()] = list(p.sweep_string_iterator()) if p.is_sweep_override() else [str(value)]
+            for p in parsed:
+                if p.is_sweep_override():
+                    swept[p.get_key_element()] = list(p.sweep_string_iterator())
+            fixed = [o for p, o in zip(parsed, task) if not p.is_sweep_override()]
+            firsts = {k: v[0] for k, v in swept.items()}
+            combos = [[]] if not swept else []
+            for key, values in swept.items():
+                for value in _candidates(values):
+                    combos.append([f"{k}={value if k == key else v}" for k, v in firsts.items()])
+            for combo in combos:
+                validate(compose(config_name="config", overrides=fixed + combo))
+    except ConfigError as exc:
+        return str(exc)
+    except Exception as exc:  # Hydra's composition and override errors
+        return "invalid config: " + _one_line(exc)
+    finally:
+        if GlobalHydra.instance().is_initialized():
+            GlobalHydra.instance().clear()
+    return None
+
+
+def main() -> None:
+    """Console entry point: check the whole command first, then hand it to Hydra."""
+    problem = precheck(sys.argv[1:])
+    if problem:
+        print(f"marktsim: {problem}", file=sys.stderr)
+        raise SystemExit(2)
+    _app()

@@ -1,0 +1,157 @@
+"""The config tree composes, validates, and rejects every kind of bad input by name."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from marktsim.config import CONFIG_DIR, SCHEMA, ConfigError, expected_initial_demand, load_config, validate
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_defaults_compose_and_follow_model_section_3():
+    cfg = load_config()
+    assert cfg.market.n_customers == 10_000 and cfg.market.n_competitors == 3 and cfg.horizon == 120
+    assert cfg.market.saturated is True and cfg.strategy.retention_share == 0.5
+    # focal capacity 1.1 x initial demand: N/4 customers x (0.9 x 1 + 0.1 x 5) units
+    assert cfg.firm.capacity == pytest.approx(1.1 * 2500 * 1.4)
+    assert cfg.customers.churn_base == 0.005 and cfg.customers.bond_protection == 0.8
+
+
+def test_every_config_key_has_a_schema_entry_and_back():
+    flat = OmegaConf.to_container(load_config())
+    keys = set()
+
+    def walk(node, prefix=""):
+        for k, v in node.items():
+            if isinstance(v, dict):
+                walk(v, f"{prefix}{k}.")
+            else:
+                keys.add(f"{prefix}{k}")
+
+    walk(flat)
+    assert keys == set(SCHEMA)
+
+
+@pytest.mark.parametrize("group", ["market", "strategy", "competitors"])
+def test_every_group_option_composes(group):
+    for path in sorted((CONFIG_DIR / group).glob("*.yaml")):
+        load_config([f"{group}={path.stem}"])
+
+
+def test_named_overrides_reach_the_config():
+    cfg = load_config(["market=growing", "firm.capacity=900", "seed=3"])
+    assert cfg.market.saturated is False and cfg.market.adopted_share == 0.2
+    assert cfg.firm.capacity == 900 and cfg.seed == 3
+    assert load_config(["firm.capacity=null"]).firm.capacity is None
+
+
+def test_same_as_focal_competitors_copy_the_focal_strategy():
+    cfg = load_config(["competitors=same_as_focal", "strategy=retention_heavy"])
+    assert cfg.competitors.retention_share == 0.8
+
+
+@pytest.mark.parametrize(
+    "override, key, fragment",
+    [
+        ("market.n_customers=0", "market.n_customers", "allowed: an integer in [1, 10000000]"),
+        ("customers.bond_decay=1.5", "customers.bond_decay", "allowed: a number in [0, 1]"),
+        ("market.n_competitors=21", "market.n_competitors", "[0, 20]"),
+        ("strategy.retention_share=-0.1", "strategy.retention_share", "[0, 1]"),
+    ],
+)
+def test_out_of_range_values_name_key_value_and_range(override, key, fragment):
+    with pytest.raises(ConfigError) as err:
+        load_config([override])
+    msg = str(err.value)
+    assert key in msg and override.split("=")[1] in msg and fragment in msg
+
+
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("market.saturated=maybe", "market.saturated"),
+        ("market.n_customers=abc", "market.n_customers"),
+        ("horizon=2.5", "horizon"),
+        ("firm.priority=fastest", "firm.priority"),
+        ("firm.abc_weights=[1,2]", "firm.abc_weights"),
+    ],
+)
+def test_wrong_types_name_the_key(override, key):
+    with pytest.raises(ConfigError, match=re.escape(key)):
+        load_config([override])
+
+
+def test_unknown_keys_fail():
+    with pytest.raises(ConfigError, match="firm.foo"):
+        load_config(["firm.foo=1"])
+    with pytest.raises(ConfigError, match="unknown key market.size"):
+        validate({**OmegaConf.to_container(load_config()), "market": {**OmegaConf.to_container(load_config().market), "size": 3}})
+
+
+def test_unknown_group_option_fails():
+    with pytest.raises(ConfigError, match="strategy/nonsense"):
+        load_config(["strategy=nonsense"])
+
+
+@pytest.mark.parametrize(
+    "overrides, fragment",
+    [
+        (["market.initial_shares=[0.5,0.3,0.1,0.05]"], "sums to"),
+        (["market.initial_shares=[0.5,0.5]"], "one per firm"),
+        (["market.adopted_share=0.5"], "saturated"),
+        (["customers.detractor_threshold=0.9"], "must be below"),
+        (["market.network_degree=5"], "odd"),
+    ],
+)
+def test_inconsistent_values_fail(overrides, fragment):
+    with pytest.raises(ConfigError, match=fragment):
+        load_config(overrides)
+
+
+def test_validated_config_is_read_only():
+    cfg = load_config()
+    with pytest.raises(Exception):
+        cfg.seed = 4
+
+
+def test_derived_budget_and_capacity_follow_market_size():
+    small = load_config(["market.n_customers=400"])
+    assert small.firm.capacity == pytest.approx(1.1 * expected_initial_demand(small, 0))
+    assert small.firm.budget == pytest.approx(load_config().firm.budget * 400 / 10_000)
+
+
+def test_docs_parameter_table_matches_the_config_tree():
+    """Every schema key appears in docs/model.md's table with its default, unit and range."""
+    text = (ROOT / "docs" / "model.md").read_text(encoding="utf-8").split("## 12. Parameters")[1]
+    rows = {}
+    for line in text.splitlines():
+        m = re.match(r"^\| `([a-z_.0-9]+)` \|(.*)\|$", line)
+        if m:
+            rows[m.group(1)] = [c.strip() for c in m.group(2).split("|")]
+    assert set(rows) == set(SCHEMA), set(SCHEMA) ^ set(rows)
+    defaults = load_config(["firm.budget=0", "firm.capacity=0"])
+    raw = OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / "firm" / "default.yaml"))
+
+    def shown(value):
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if value is None:
+            return "null"
+        if isinstance(value, list):
+            return "[" + ", ".join(shown(v) for v in value) + "]"
+        return str(value)
+
+    for key, param in SCHEMA.items():
+        symbol, meaning, unit, default, allowed = rows[key]
+        if key in ("firm.budget", "firm.capacity"):
+            value = raw[key.split(".")[1]]
+        else:
+            value = OmegaConf.select(defaults, key)
+            value = OmegaConf.to_container(value) if OmegaConf.is_config(value) else value
+        assert default == f"`{shown(value)}`", (key, default, value)
+        assert unit == param.unit and allowed == param.allowed() and meaning == param.meaning, key

@@ -1,0 +1,149 @@
+"""The engine kernels on hand-made arrays, against values computed by hand from MODEL.md §2."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from marktsim.engine import experience, retain, retention_allocation, serve, small_world, word_of_mouth
+from marktsim.engine.switch import acquisition_pressure, churn_hazard, susceptibility, switch
+from marktsim.engine.state import abc_segments, allocate_counts
+
+f32 = np.float32
+
+
+def _serve(priority, capacity, units, backlog, is_new, provider=None):
+    units = np.asarray(units, f32)
+    provider = np.zeros(len(units), np.int8) if provider is None else np.asarray(provider, np.int8)
+    return serve(provider, units, np.asarray(backlog, f32), np.asarray(is_new), np.array([priority], np.int8),
+                 np.array([capacity], float))
+
+
+def test_existing_first_serves_established_customers_before_new_ones():
+    # two established and two new customers, one unit each, capacity 3
+    served, due, backlog, lost = _serve(0, 3.0, [1, 1, 1, 1], np.zeros((4, 2)), [False, False, True, True])
+    np.testing.assert_allclose(served, [1, 1, 0.5, 0.5])
+    np.testing.assert_allclose(backlog[:, 0], [0, 0, 0.5, 0.5])
+    served, *_ = _serve(2, 3.0, [1, 1, 1, 1], np.zeros((4, 2)), [False, False, True, True])
+    np.testing.assert_allclose(served, [0.5, 0.5, 1, 1])
+
+
+def test_fifo_serves_oldest_units_first_and_rations_proportionally():
+    backlog = np.array([[2.0, 0.0], [0.0, 0.0]])  # customer 0 waits for 2 units of age 1
+    served, due, new_backlog, lost = _serve(1, 3.0, [1, 4], backlog, [False, True])
+    # the 2 old units first, then 1 unit shared 1:4 between the fresh demands
+    np.testing.assert_allclose(served, [2 + 0.2, 0.8], rtol=1e-6)
+    np.testing.assert_allclose(due, [3, 4])
+    np.testing.assert_allclose(new_backlog[:, 0], [0.8, 3.2], rtol=1e-6)  # aged by one tick
+    np.testing.assert_allclose(lost, [0, 0])
+
+
+def test_units_older_than_max_wait_are_lost():
+    backlog = np.array([[0.0, 3.0]])  # 3 units have waited max_wait = 2 ticks
+    served, due, new_backlog, lost = _serve(1, 0.0, [1], backlog, [False])
+    np.testing.assert_allclose(lost, [3.0])
+    np.testing.assert_allclose(new_backlog, [[1.0, 0.0]])
+    served, due, new_backlog, lost = _serve(1, 0.5, [1], np.zeros((1, 0)), [False])  # max_wait 0
+    np.testing.assert_allclose(lost, [0.5])
+
+
+def test_serve_respects_each_firms_capacity_separately():
+    provider = [0, 0, 1, -1]
+    served, due, *_ = serve(np.array(provider, np.int8), np.ones(4, f32), np.zeros((4, 1), f32),
+                            np.zeros(4, bool), np.array([1, 1], np.int8), np.array([1.0, math.inf]))
+    np.testing.assert_allclose(served, [0.5, 0.5, 1.0, 0.0])
+    np.testing.assert_allclose(due, [1, 1, 1, 0])
+
+
+def test_experience_first_impression_and_forgiveness():
+    s = np.array([0.5, 0.5, 0.5], f32)
+    f = np.array([0.5, 0.5, 0.5], f32)
+    out = experience(s, f, np.full(3, 0.8, f32), np.array([False, True, False]), np.array([0.2, 0.2, 0.5], f32), 0.5)
+    e_plain, e_told = 0.8 * 0.5, 0.8 * (1 - 0.5 * 0.5)
+    np.testing.assert_allclose(out, [0.5 + 0.2 * (e_plain - 0.5), 0.5 + 0.2 * (e_told - 0.5), 0.5 + 0.5 * (e_plain - 0.5)],
+                               rtol=1e-6)
+
+
+def test_retention_allocation_and_bond_update():
+    provider = np.array([0, 0, 1, -1], np.int8)
+    r = retention_allocation(provider, np.array([1, 3, 1, 1], f32), np.array([False, True, False, False]),
+                             np.array([40.0, 10.0]), personalisation=0.5)
+    np.testing.assert_allclose(r, [10, 30 * 1.5, 10, 0])
+    b = retain(np.array([0.5], f32), np.array([5.0], f32), decay=0.02, gain_max=0.2, scale=5.0)
+    np.testing.assert_allclose(b, [0.5 * 0.98 + 0.5 * 0.2 * (1 - math.exp(-1))], rtol=1e-6)
+
+
+def test_word_of_mouth_counts_promoters_and_detractors_among_contacts():
+    # a path 0 - 1 - 2 - 3 as a network; customer 1 promotes firm 0, customer 2 detracts from firm 1
+    from marktsim.engine.network import Network
+
+    net = Network(np.array([0, 1, 3, 5, 6]), np.array([1, 0, 2, 1, 3, 2], np.int32), np.array([1, 2, 2, 1], f32))
+    provider = np.array([1, 0, 1, 0], np.int8)
+    s = np.array([0.5, 0.9, 0.1, 0.5], f32)
+    w, pro, det = word_of_mouth(provider, s, np.zeros(4, bool), 2, net, 0.3, 0.1, 0.8, 0.4)
+    np.testing.assert_allclose(pro, [1, 0])
+    np.testing.assert_allclose(det, [0, 1])
+    np.testing.assert_allclose(w[0], [0.3, 0, 0.15, 0], rtol=1e-6)  # contacts of customer 1
+    np.testing.assert_allclose(w[1], [0, 0, 0, 0])  # detractors only push below zero: floored
+    # a waiting promoter promotes nobody
+    w, pro, _ = word_of_mouth(provider, s, np.array([False, True, False, False]), 2, net, 0.3, 0.1, 0.8, 0.4)
+    assert pro[0] == 0 and w.sum() == 0
+
+
+def test_global_word_of_mouth_is_the_share_of_all_customers():
+    provider = np.array([0, 0, 1, -1], np.int8)
+    s = np.array([0.9, 0.9, 0.2, 0.0], f32)
+    w, pro, det = word_of_mouth(provider, s, np.zeros(4, bool), 2, None, 0.4, 0.0, 0.8, 0.4)
+    np.testing.assert_allclose(w[:, 0], [0.4 * 2 / 4, 0.0])
+
+
+def test_hazard_susceptibility_and_pressure_formulas():
+    s, b = np.array([0.6], f32), np.array([0.5], f32)
+    h = churn_hazard(s, b, np.array([0.5], f32), 0.01, 0.1, 0.8)
+    np.testing.assert_allclose(h, [(0.01 + 0.1 * 0.16) * 0.6 * 0.5], rtol=1e-6)
+    np.testing.assert_allclose(susceptibility(s, b, 0.8, 0.7), [0.6 * (1 - 0.42)], rtol=1e-6)
+    np.testing.assert_allclose(acquisition_pressure(np.array([0.0, 2000.0]), 0.05, 2.0, 1000),
+                               [0.0, 0.05 * (1 - math.exp(-1))])
+
+
+def test_b2b_customer_churns_less_than_an_identical_b2c_customer():
+    s, b = np.full(2, 0.5, f32), np.full(2, 0.3, f32)
+    h = churn_hazard(s, b, np.array([1.0, 0.5], f32), 0.005, 0.1, 0.8)
+    assert h[1] == pytest.approx(0.5 * h[0])
+
+
+def test_switch_moves_only_to_rivals_and_marks_referrals():
+    rng = np.random.default_rng(0)
+    n = 20000
+    provider = np.zeros(n, np.int8)
+    provider[n // 2:] = 1
+    wom = np.zeros((3, n), f32)
+    wom[2] = 0.2  # firm 2 is recommended to everybody, firm 1 advertises
+    moves = switch(rng, provider, np.zeros(n, f32), np.zeros(n, f32), np.ones(n, f32),
+                   np.array([0.0, 0.2, 0.0]), wom, True, 0.0, 0.0, 0.0, 0.0, 0.0)
+    assert np.all(moves.new != moves.old)
+    # customers of firm 0 are pulled by P_1 + W_2 = 0.4: referred with probability 1/2
+    from0 = moves.old == 0
+    assert abs(from0.sum() - n / 2 * 0.4) < 4 * math.sqrt(n / 2 * 0.4 * 0.6)
+    share = moves.referred[from0].mean()
+    assert abs(share - 0.5) < 4 * math.sqrt(0.25 / from0.sum())
+    assert np.all(moves.referred == (moves.new == 2))
+
+
+def test_small_world_degrees_and_symmetry():
+    net = small_world(1000, 10, 0.1, np.random.default_rng(1))
+    assert net.degree.sum() == 1000 * 10
+    src, dst = net.edges()
+    assert not np.any(src == dst)
+    pairs = set(zip(src.tolist(), dst.tolist()))
+    assert all((b, a) in pairs for a, b in pairs)
+    tiny = small_world(1, 10, 0.1, np.random.default_rng(1))
+    assert tiny.indices.size == 0
+
+
+def test_abc_segments_and_share_allocation():
+    seg = abc_segments(np.arange(10, dtype=float))
+    assert list(seg) == [2, 2, 2, 2, 2, 1, 1, 1, 0, 0]
+    assert list(allocate_counts(10, np.array([1 / 3, 1 / 3, 1 / 3]))) == [4, 3, 3]

@@ -1,0 +1,57 @@
+"""Customers are Mesa agents that are views on the model's columns."""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from marktsim.agents import Customer, Firm
+from marktsim.config import load_config
+from marktsim.model import MarketModel
+
+CFG = ["market.n_customers=200", "horizon=10"]
+
+
+def test_model_is_a_mesa_model_with_firm_agents():
+    model = MarketModel(load_config(CFG))
+    assert isinstance(model, mesa.Model)
+    assert len(model.firms) == 4 and all(isinstance(f, Firm) for f in model.firms)
+    assert [f.name for f in model.firm_list] == ["focal", "rival_1", "rival_2", "rival_3"]
+
+
+def test_customer_views_are_created_on_first_access_only():
+    model = MarketModel(load_config(CFG))
+    assert Customer not in model.agents_by_type
+    model.step()
+    assert Customer not in model.agents_by_type
+    views = model.customers
+    assert len(views) == 200 and all(isinstance(c, Customer) for c in views)
+    assert model.customers is views
+    c = views[5]
+    assert c.provider == int(model.columns.provider[5])
+    assert c.satisfaction == float(model.columns.satisfaction[5])
+    assert c.kind in ("B2C", "B2B") and c.segment in ("A", "B", "C")
+
+
+def test_writing_a_view_changes_the_column_and_the_next_tick_sees_it():
+    model = MarketModel(load_config(CFG + ["customers.bond_decay=0.1"]))
+    focal_customers = [c for c in model.customers if c.provider == 0]
+    for c in focal_customers:
+        c.provider = 1
+    assert (model.columns.provider == 0).sum() == 0
+    model.step()
+    row = model.records()[-1]
+    assert row[0, 0] == model.records()[-1][0, 2]  # focal customers = focal won: it started empty
+    c = model.customers[0]
+    c.bond = 1.0
+    assert model.columns.bond[0] == 1.0
+    model.step()
+    if c.tenure > 0:  # it did not move: its bond decayed from 1.0 and gained nothing beyond 1
+        assert np.isclose(model.columns.bond[0], 1.0 * 0.9 + 0.0, atol=1e-6)
+
+
+def test_agentset_operations_work_on_views():
+    model = MarketModel(load_config(CFG))
+    unhappy = model.customers.select(lambda c: c.satisfaction < 0.8)
+    assert len(unhappy) == 200  # everyone starts at s_0 = 0.75
+    assert np.isclose(np.mean(model.customers.get("satisfaction")), 0.75)
