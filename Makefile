@@ -5,7 +5,7 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-DEMO_ARGS ?= replicates=10 market.n_customers=5000 hydra/launcher=joblib
+DEMO_ARGS ?= hydra/launcher=joblib
 # a Python 3.12 for the second test run (Mesa 3.4+ lines); empty when none is installed
 PY312  ?= $(shell command -v python3.12 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | tail -n 1)
 

@@ -441,9 +441,9 @@ def job_key(override_dirname: str | None) -> str:
     if not text:
         return "default"
     safe = "".join(ch if ch in _SAFE else "_" for ch in text)
-    if safe != text or len(safe) > 120 or safe.startswith("."):
+    if safe != text or len(safe) > 200 or safe.startswith("."):
         digest = hashlib.sha1(text.encode()).hexdigest()[:10]
-        safe = f"{safe.lstrip('.')[:100]}~{digest}"
+        safe = f"{safe.lstrip('.')[:180]}~{digest}"
     return safe
 
 

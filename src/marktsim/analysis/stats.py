@@ -38,10 +38,13 @@ def grouped_ci(frame: pd.DataFrame, by: list[str], columns: list[str], level: fl
 
 
 def fmt_ci(mean: float, lo: float, hi: float, digits: int = 3) -> str:
-    """'mean [lo, hi]' with `digits` significant digits."""
+    """'mean [lo, hi]' in one format: thousands separators from 1 000 on, else `digits`
+    significant digits."""
     if not np.isfinite(mean):
         return "n/a"
-    f = lambda v: f"{v:.{digits}g}" if abs(v) < 1e4 else f"{v:,.0f}"  # noqa: E731
+    values = [v for v in (mean, lo, hi) if np.isfinite(v)]
+    big = max(abs(v) for v in values) >= 1000
+    f = (lambda v: f"{v:,.0f}") if big else (lambda v: f"{v:.{digits}g}")  # noqa: E731
     if not (np.isfinite(lo) and np.isfinite(hi)):
         return f(mean)
     return f"{f(mean)} [{f(lo)}, {f(hi)}]"

@@ -1,0 +1,361 @@
+"""``marktsim-report <folder>``: tables, figures and report.md for one run or a whole sweep.
+
+Reads every job folder below <folder>. Complete jobs (with their completion marker) are
+combined; incomplete or failed jobs are listed and skipped, never mixed in. Jobs that differ
+only in ``seed`` are runs of the same condition; every replicate of every job is one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from marktsim.analysis.labels import labels
+from marktsim.analysis.stats import fmt_ci, grouped_ci
+from marktsim.experiments.store import Job, find_jobs
+
+SUMMARY_METRICS = ["npv", "profit", "revenue", "churn_annual", "final_share", "cac", "cost_ratio", "clv", "romi"]
+HORIZONS = (12, 36, 120)
+
+
+class ReportError(Exception):
+    """The folder cannot be reported on; the message says why."""
+
+
+@dataclass
+class Sweep:
+    """The complete jobs of a folder, combined, and the jobs that were skipped."""
+
+    root: Path
+    jobs: list[Job]
+    timeseries: pd.DataFrame
+    segments: pd.DataFrame
+    summary: pd.DataFrame
+
+    @property
+    def skipped(self) -> list[Job]:
+        return [j for j in self.jobs if not j.complete]
+
+    @property
+    def conditions(self) -> list[str]:
+        return list(self.summary.condition.cat.categories)
+
+
+def _labels_for(jobs: list[Job]) -> dict[str, str]:
+    """Short condition labels: the overrides that differ between conditions."""
+    sets = {j.condition: set(j.condition.split(",")) - {"default"} for j in jobs}
+    common = set.intersection(*sets.values()) if sets else set()
+    return {c: ", ".join(sorted(s - common)) or "default" for c, s in sets.items()}
+
+
+def load_sweep(root: Path | str) -> Sweep:
+    """Read the complete jobs below `root`; raise ReportError if there is nothing to read."""
+    root = Path(root)
+    if not root.exists():
+        raise ReportError(f"no such folder: {root}")
+    if not root.is_dir():
+        raise ReportError(f"not a folder: {root}")
+    jobs = find_jobs(root)
+    if not jobs:
+        raise ReportError(f"{root} holds no marktsim jobs (no job.json below it)")
+    complete = [j for j in jobs if j.complete]
+    if not complete:
+        raise ReportError(f"{root} holds {len(jobs)} job(s), none complete: " + ", ".join(j.key for j in jobs))
+    names = _labels_for(complete)
+    order = sorted(set(names.values()))
+    parts: dict[str, list[pd.DataFrame]] = {"timeseries": [], "segments": [], "summary": []}
+    for job in complete:
+        for name in parts:
+            frame = pd.read_parquet(job.path / f"{name}.parquet")
+            frame.insert(0, "job", job.key)
+            frame.insert(0, "condition", names[job.condition])
+            frame.insert(0, "run", job.key + "#" + frame.replicate.astype(str))
+            parts[name].append(frame)
+    tables = {}
+    for name, frames in parts.items():
+        table = pd.concat(frames, ignore_index=True)
+        table["condition"] = pd.Categorical(table.condition, categories=order)
+        tables[name] = table
+    return Sweep(root, jobs, tables["timeseries"], tables["segments"], tables["summary"])
+
+
+def summary_by_condition(sweep: Sweep) -> pd.DataFrame:
+    """Mean and 95 % interval of the summary metrics per condition and firm."""
+    return grouped_ci(sweep.summary, ["condition", "firm"], SUMMARY_METRICS)
+
+
+def horizon_table(sweep: Sweep, firm: str = "focal") -> pd.DataFrame:
+    """Cumulative discounted profit after 12, 36, 120 months per condition (mean, interval)."""
+    ts = sweep.timeseries[sweep.timeseries.firm == firm].sort_values(["run", "tick"])
+    ts = ts.assign(cum_npv=ts.groupby("run").discounted_profit.cumsum())
+    rows = []
+    last = int(ts.tick.max())
+    for h in [h for h in HORIZONS if h <= last]:
+        at = ts[ts.tick == h]
+        table = grouped_ci(at, ["condition"], ["cum_npv"])
+        table.insert(0, "month", h)
+        rows.append(table)
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+
+
+def new_vs_established(sweep: Sweep, firm: str = "focal") -> pd.DataFrame:
+    """Monthly churn of new and of established customers per condition (mean, interval over runs):
+    Σ lost_new / Σ customers_new and Σ (lost − lost_new) / Σ (customers at start − customers_new)."""
+    ts = sweep.timeseries[sweep.timeseries.firm == firm].sort_values(["run", "tick"])
+    ts = ts.assign(start=ts.groupby("run").customers.shift(1))
+    ts = ts[ts.start.notna()]  # tick 1 has no recorded start count; it is left out
+    per_run = ts.groupby(["condition", "run"], observed=True).agg(
+        lost_new=("lost_new", "sum"), new=("customers_new", "sum"), lost=("lost", "sum"), start=("start", "sum"))
+    per_run["churn_new"] = per_run.lost_new / per_run.new.replace(0, np.nan)
+    per_run["churn_established"] = (per_run.lost - per_run.lost_new) / (per_run.start - per_run.new).replace(0, np.nan)
+    return grouped_ci(per_run.reset_index(), ["condition"], ["churn_new", "churn_established"])
+
+
+def _numeric_design(conditions: list[str]) -> pd.DataFrame | None:
+    """Conditions as a table of numeric swept keys, if at least two keys have 3+ levels."""
+    rows = []
+    for cond in conditions:
+        row = {}
+        for item in cond.split(", "):
+            if "=" not in item:
+                return None
+            key, value = item.split("=", 1)
+            try:
+                row[key] = float(value)
+            except ValueError:
+                row[key] = value
+        rows.append(row)
+    design = pd.DataFrame(rows, index=conditions)
+    numeric = [c for c in design.columns if design[c].map(lambda v: isinstance(v, float)).all() and design[c].nunique() >= 3]
+    return design if len(numeric) >= 2 else None
+
+
+def _bands(ts: pd.DataFrame, column: str) -> pd.DataFrame:
+    from scipy import stats
+
+    g = ts.groupby(["condition", "tick"], observed=True)[column]
+    out = g.agg(["mean", "std", "count"]).reset_index()
+    t = stats.t.ppf(0.975, np.maximum(out["count"] - 1, 1))
+    half = np.where(out["count"] > 1, t * out["std"] / np.sqrt(out["count"]), 0.0)
+    out["low"], out["high"] = out["mean"] - half, out["mean"] + half
+    return out
+
+
+def _figures(sweep: Sweep, out: Path, lab: dict, firm: str = "focal") -> list[tuple[str, str]]:
+    """Write the figures; return (file name, sentence) pairs."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    sns.set_theme(style="whitegrid", context="paper")
+    palette = dict(zip(sweep.conditions, sns.color_palette("colorblind", len(sweep.conditions))))
+    ts = sweep.timeseries[sweep.timeseries.firm == firm]
+    summary = sweep.summary[sweep.summary.firm == firm]
+    written = []
+
+    fig, axes = plt.subplots(2, 2, figsize=(10, 6.5), sharex=True)
+    for ax, column in zip(axes.flat, ("share", "revenue", "churn_rate", "profit")):
+        band = _bands(ts, column)
+        for cond, g in band.groupby("condition", observed=True):
+            ax.plot(g.tick, g["mean"], color=palette[cond], label=cond, lw=1.4)
+            ax.fill_between(g.tick, g.low, g.high, color=palette[cond], alpha=0.2, lw=0)
+        ax.set_title(lab[column])
+        ax.set_xlabel(lab["tick"])
+    if len(sweep.conditions) <= 12:
+        axes.flat[0].legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    fig.savefig(out / "timeseries.png", dpi=110)
+    plt.close(fig)
+    final = ts[ts.tick == ts.tick.max()].groupby("condition", observed=True).share.mean()
+    sentence = lab["fig_timeseries"] + " " + lab["share_end"].format(
+        low=f"{final.min():.3f}", worst=final.idxmin(), high=f"{final.max():.3f}", best=final.idxmax()
+    )
+    written.append(("timeseries.png", sentence))
+
+    table = grouped_ci(summary, ["condition"], ["npv"])
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(table) + 1.5))
+    y = np.arange(len(table))
+    ax.errorbar(table.npv, y, xerr=[table.npv - table.npv_ci_low, table.npv_ci_high - table.npv],
+                fmt="o", color="black", ecolor="gray", capsize=3)
+    ax.set_yticks(y, table.condition)
+    ax.set_xlabel(lab["npv"])
+    fig.tight_layout()
+    fig.savefig(out / "npv.png", dpi=110)
+    plt.close(fig)
+    best, worst = table.npv.idxmax(), table.npv.idxmin()
+    sentence = lab["fig_npv"] + " " + lab["best_npv"].format(
+        best=table.condition[best], value=fmt_ci(table.npv[best], table.npv_ci_low[best], table.npv_ci_high[best]),
+        worst=table.condition[worst], low=fmt_ci(table.npv[worst], table.npv_ci_low[worst], table.npv_ci_high[worst]),
+    )
+    written.append(("npv.png", sentence))
+
+    seg = sweep.segments[sweep.segments.firm == firm]
+    per_run = seg.groupby(["condition", "run", "segment"], observed=True)[["lost", "customers"]].sum().reset_index()
+    per_run["churn"] = per_run.lost / per_run.customers.replace(0, np.nan)
+    fig, ax = plt.subplots(figsize=(8, 0.35 * len(sweep.conditions) + 1.8))
+    sns.barplot(per_run, y="condition", x="churn", hue="segment", errorbar=("ci", 95), ax=ax,
+                palette="colorblind", orient="h")
+    ax.set_xlabel(lab["segment_churn"])
+    ax.set_ylabel("")
+    ax.legend(title=lab["segment"], fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "segment_churn.png", dpi=110)
+    plt.close(fig)
+    means = per_run.groupby("segment", observed=True).churn.mean()
+    order = lab["a_lowest"] if means.idxmin() == "A" else lab["a_not_lowest"]
+    written.append(("segment_churn.png", lab["fig_segments"] + " " + lab["segment_sentence"].format(
+        order=order, a=f"{means.get('A', np.nan):.4f}", b=f"{means.get('B', np.nan):.4f}", c=f"{means.get('C', np.nan):.4f}")))
+
+    design = _numeric_design(sweep.conditions)
+    if design is not None:
+        numeric = [c for c in design.columns if pd.api.types.is_float_dtype(design[c]) and design[c].nunique() >= 3]
+        # the decision variable (rho) on the x axis when it was swept; best x per row is the answer
+        ranked = sorted(numeric, key=lambda c: (c.endswith("retention_share"), design[c].nunique()))
+        x, y = ranked[-1], ranked[-2]
+        rest = [c for c in design.columns if c not in (x, y)]
+        npv = grouped_ci(summary, ["condition"], ["npv"]).set_index("condition").npv
+        data = design.assign(npv=npv.reindex(design.index).to_numpy())
+        facets = list(data.groupby(rest, sort=True)) if rest else [("", data)]
+        fig, axes = plt.subplots(1, len(facets), figsize=(4.2 * len(facets) + 1, 3.8), squeeze=False)
+        vmin, vmax = data.npv.min(), data.npv.max()
+        best_cells = []
+        for ax, (key, part) in zip(axes[0], facets):
+            grid = part.pivot_table(index=y, columns=x, values="npv")
+            sns.heatmap(grid, ax=ax, cmap="viridis", vmin=vmin, vmax=vmax, cbar=ax is axes[0][-1],
+                        annot=grid.shape[0] * grid.shape[1] <= 48, fmt=".3g", annot_kws={"size": 6})
+            ax.invert_yaxis()
+            key = key if isinstance(key, tuple) else (key,)
+            label = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in zip(rest, key))
+            ax.set_title(label, fontsize=8)
+            best_x = grid.idxmax(axis=1)
+            best_cells.append((f"{label}: " if label else "") + ", ".join(
+                f"{y}={row:g} → {x}={best_x[row]:g}" for row in grid.index))
+        fig.suptitle(lab["npv"], fontsize=9)
+        fig.tight_layout()
+        fig.savefig(out / "npv_heatmap.png", dpi=110)
+        plt.close(fig)
+        written.append(("npv_heatmap.png", lab["fig_heatmap"].format(x=x) + " " + "; ".join(best_cells) + "."))
+
+    if ts.capacity.notna().any():
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.5), sharex=True)
+        peaks = {}
+        for ax, column in zip(axes, ("utilisation", "backlog_units")):
+            band = _bands(ts, column)
+            for cond, g in band.groupby("condition", observed=True):
+                ax.plot(g.tick, g["mean"], color=palette[cond], label=cond, lw=1.4)
+                ax.fill_between(g.tick, g.low, g.high, color=palette[cond], alpha=0.2, lw=0)
+            ax.set_title(lab[column])
+            ax.set_xlabel(lab["tick"])
+            peaks[column] = band.loc[band["mean"].idxmax()]
+        if len(sweep.conditions) <= 12:
+            axes[0].legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(out / "capacity.png", dpi=110)
+        plt.close(fig)
+        u = peaks["utilisation"]
+        written.append(("capacity.png", lab["fig_capacity"] + " " + lab["capacity_sentence"].format(
+            peak=f"{u['mean']:.2f}", where=f"{u['condition']}, {lab['tick']} {int(u['tick'])}",
+            backlog=f"{peaks['backlog_units']['mean']:.0f}")))
+    return written
+
+
+def _markdown_table(frame: pd.DataFrame) -> str:
+    cols = list(frame.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for row in frame.itertuples(index=False):
+        lines.append("| " + " | ".join(str(v) for v in row) + " |")
+    return "\n".join(lines)
+
+
+def write_report(root: Path | str, out: Path | str | None = None, lang: str = "en") -> Path:
+    """Build summary.csv, the figures and report.md for `root`; return the report's path."""
+    lab = labels(lang)
+    sweep = load_sweep(root)
+    out = Path(out) if out is not None else Path(root) / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    table = summary_by_condition(sweep)
+    table.to_csv(out / "summary.csv", index=False)
+    horizons = horizon_table(sweep)
+    if not horizons.empty:
+        horizons.to_csv(out / "horizons.csv", index=False)
+    figures = _figures(sweep, out, lab)
+    churn_split = new_vs_established(sweep)
+    churn_split.to_csv(out / "churn_new_vs_established.csv", index=False)
+
+    focal = table[table.firm == "focal"]
+    shown = pd.DataFrame({lab["condition"]: focal.condition.astype(str)})
+    for metric in SUMMARY_METRICS:
+        shown[lab["columns"][metric]] = [
+            fmt_ci(r[metric], r[f"{metric}_ci_low"], r[f"{metric}_ci_high"]) for _, r in focal.iterrows()
+        ]
+    shown[lab["runs"]] = focal.n.to_numpy()
+    complete = [j for j in sweep.jobs if j.complete]
+    lines = [
+        f"# {lab['title']}",
+        "",
+        f"{lab['folder']}: `{Path(root)}`",
+        "",
+        f"{lab['jobs']}: {len(complete)} {lab['complete']}; {len(sweep.skipped)} {lab['incomplete']}: "
+        + (", ".join(f"`{j.key}`" for j in sweep.skipped) or lab["none_incomplete"]),
+        "",
+        f"## {lab['summary_table']}",
+        "",
+        _markdown_table(shown),
+        "",
+    ]
+    if not horizons.empty:
+        lines += [f"## {lab['horizon_table']}", ""]
+        rows = []
+        for month, g in horizons.groupby("month"):
+            best = g.loc[g.cum_npv.idxmax()]
+            for _, r in g.iterrows():
+                rows.append({lab["tick"]: month, lab["condition"]: r.condition,
+                             lab["npv"]: fmt_ci(r.cum_npv, r.cum_npv_ci_low, r.cum_npv_ci_high),
+                             lab["leader"]: "◀" if r.condition == best.condition else ""})
+        lines += [_markdown_table(pd.DataFrame(rows)), ""]
+        for month, g in horizons.groupby("month"):
+            lines.append(lab["horizon_sentence"].format(h=month, who=g.loc[g.cum_npv.idxmax()].condition))
+        lines.append("")
+    if not churn_split.empty:
+        lines += [f"## {lab['churn_split']}", ""]
+        rows = [{lab["condition"]: r.condition,
+                 lab["churn_new"]: fmt_ci(r.churn_new, r.churn_new_ci_low, r.churn_new_ci_high),
+                 lab["churn_established"]: fmt_ci(r.churn_established, r.churn_established_ci_low,
+                                                  r.churn_established_ci_high)}
+                for r in churn_split.itertuples()]
+        lines += [_markdown_table(pd.DataFrame(rows)), ""]
+    for i, (name, sentence) in enumerate(figures, 1):
+        lines += [f"![{name}]({name})", "", f"*{i}.* {sentence}", ""]
+    report = out / "report.md"
+    report.write_text("\n".join(lines), encoding="utf-8")
+    (out / "skipped.json").write_text(json.dumps([str(j.path) for j in sweep.skipped], indent=2) + "\n")
+    return report
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="marktsim-report", description=__doc__.splitlines()[0])
+    parser.add_argument("folder", help="a job folder, a sweep folder, or any folder above them")
+    parser.add_argument("--lang", choices=["en", "de"], default="en", help="language of labels and text")
+    parser.add_argument("--out", default=None, help="output folder (default: <folder>/report)")
+    args = parser.parse_args(argv)
+    try:
+        report = write_report(args.folder, args.out, args.lang)
+    except ReportError as exc:
+        print(f"marktsim-report: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    sweep_skipped = json.loads((report.parent / "skipped.json").read_text())
+    for path in sweep_skipped:
+        print(f"marktsim-report: skipped incomplete job {path}", file=sys.stderr)
+    print(f"marktsim-report: {report}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""The command line end to end: experiments, sweeps, launchers, job folders, the report and
+bad input, run as a user would, in a temporary folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from omegaconf import OmegaConf
+
+from marktsim.config import CONFIG_DIR, job_key, load_config
+
+BIN = Path(sys.executable).parent
+TINY = ["market.n_customers=200", "horizon=12", "replicates=2"]
+EXPERIMENTS = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))
+
+
+def marktsim(*args, cwd, check=True, tool="marktsim", timeout=600):
+    proc = subprocess.run([str(BIN / tool), *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "HYDRA_FULL_ERROR": "0"})
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{tool} {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def job_dirs(root: Path) -> list[Path]:
+    return sorted(p.parent for p in root.rglob("job.json"))
+
+
+def sweep_size(name: str) -> int:
+    params = OmegaConf.load(CONFIG_DIR / "experiment" / f"{name}.yaml").hydra.sweeper.params
+    n = 1
+    for value in params.values():
+        n *= len(str(value).split(","))
+    return n
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_every_experiment_composes_and_validates(name):
+    cfg = load_config([f"experiment={name}"])
+    assert cfg.name == name
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_every_experiment_runs_at_tiny_size(name, tmp_path):
+    marktsim(f"experiment={name}", *TINY, "progress=off", cwd=tmp_path)
+    jobs = job_dirs(tmp_path / "results" / name)
+    assert len(jobs) == sweep_size(name)
+    for job in jobs:
+        assert (job / "COMPLETE").is_file()
+        summary = pd.read_parquet(job / "summary.parquet")
+        assert sorted(summary.replicate.unique()) == [0, 1]
+    assert (tmp_path / "results" / name).is_dir()
+
+
+def test_a_single_run_writes_a_complete_job_folder(tmp_path):
+    proc = marktsim("seed=5", *TINY, cwd=tmp_path)
+    (job,) = job_dirs(tmp_path / "results")
+    assert job.parent.parent.name == "default"  # results/<experiment>/<timestamp>/<job key>
+    assert job.name == "horizon=12,market.n_customers=200,replicates=2,seed=5"
+    assert str(job) in proc.stdout
+    names = {p.name for p in job.iterdir()}
+    assert names == {"job.json", "timeseries.parquet", "segments.parquet", "summary.parquet", "config.yaml",
+                     "metadata.json", "COMPLETE"}
+    meta = json.loads((job / "metadata.json").read_text())
+    assert meta["seed"] == 5 and meta["replicates"] == 2 and meta["wall_time_s"] >= 0
+    assert set(meta["versions"]) == {"marktsim", "mesa", "numpy", "pandas", "python"}
+    assert "git_commit" in meta
+    saved = OmegaConf.load(job / "config.yaml")
+    assert saved.seed == 5 and saved.market.n_customers == 200 and isinstance(saved.firm.budget, float)
+    ts = pd.read_parquet(job / "timeseries.parquet")
+    assert list(ts.columns[:3]) == ["replicate", "tick", "firm"]
+    assert "progress" not in proc.stderr.lower() and "tick/s" not in proc.stderr  # no bar without a terminal
+
+
+def test_saved_config_reproduces_the_job(tmp_path):
+    marktsim("seed=9", *TINY, cwd=tmp_path)
+    (job,) = job_dirs(tmp_path / "results")
+    from marktsim.simulation import simulate
+
+    again = simulate(OmegaConf.load(job / "config.yaml"), replicates=2)
+    pd.testing.assert_frame_equal(again.timeseries, pd.read_parquet(job / "timeseries.parquet"),
+                                  check_categorical=False)
+
+
+def _tables(root: Path) -> dict[str, pd.DataFrame]:
+    return {job.name: pd.read_parquet(job / "timeseries.parquet") for job in job_dirs(root)}
+
+
+def test_sweep_sequential_and_joblib_give_identical_results(tmp_path):
+    sweep = ["-m", "strategy=retention_heavy,acquisition_heavy", "seed=range(0,2)", *TINY, "progress=off"]
+    marktsim(*sweep, "results_dir=seq", cwd=tmp_path)
+    marktsim(*sweep, "results_dir=par", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", cwd=tmp_path)
+    seq, par = _tables(tmp_path / "seq"), _tables(tmp_path / "par")
+    assert len(seq) == 4 and seq.keys() == par.keys()
+    for key in seq:
+        pd.testing.assert_frame_equal(seq[key], par[key])
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["market.n_customers=-3"], "market.n_customers = -3"),
+        (["customers.bond_decay=abc"], "customers.bond_decay"),
+        (["strategy=nonsense"], "strategy/nonsense"),
+        (["firm.nonsense=1"], "firm.nonsense"),
+        (["-m", "market.n_customers=100,0"], "market.n_customers = 0"),
+        (["experiment=nonsense"], "experiment/nonsense"),
+        (["market.initial_shares=[0.9,0.9,0.1,0.1]"], "sums to"),
+    ],
+)
+def test_bad_input_fails_with_one_line_and_leaves_no_job_folder(tmp_path, args, fragment):
+    proc = marktsim(*args, "horizon=2", cwd=tmp_path, check=False)
+    assert proc.returncode == 2
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and fragment in lines[0] and "Traceback" not in proc.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_bad_value_later_in_a_sweep_stops_before_any_job(tmp_path):
+    proc = marktsim("-m", "customers.bond_decay=0.1,0.2,7", "horizon=2", cwd=tmp_path, check=False)
+    assert proc.returncode == 2 and "customers.bond_decay = 7" in proc.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_report_on_a_sweep(tmp_path):
+    marktsim("-m", "strategy=retention_heavy,acquisition_heavy", "seed=range(0,2)", *TINY, "progress=off",
+             "firm.capacity_factor=1.0", cwd=tmp_path)
+    (sweep,) = list((tmp_path / "results" / "default").iterdir())
+    proc = marktsim(str(sweep), cwd=tmp_path, tool="marktsim-report")
+    out = sweep / "report"
+    assert str(out / "report.md") in proc.stdout
+    for name in ("report.md", "summary.csv", "timeseries.png", "npv.png", "segment_churn.png", "capacity.png",
+                 "churn_new_vs_established.csv"):
+        assert (out / name).is_file(), name
+    summary = pd.read_csv(out / "summary.csv")
+    assert set(summary.condition) == {"strategy=retention_heavy", "strategy=acquisition_heavy"}
+    assert (summary.n == 4).all()  # 2 seeds x 2 replicates per condition
+    assert (summary.npv_ci_low <= summary.npv).all() and (summary.npv <= summary.npv_ci_high).all()
+    text = (out / "report.md").read_text()
+    assert text.count("![") == 4 and "Condition" in text
+    marktsim(str(sweep), "--lang", "de", "--out", str(tmp_path / "de"), cwd=tmp_path, tool="marktsim-report")
+    assert "Bedingung" in (tmp_path / "de" / "report.md").read_text()
+
+
+@pytest.mark.parametrize("kind", ["missing", "empty", "foreign", "file"])
+def test_report_refuses_folders_without_jobs(tmp_path, kind):
+    target = tmp_path / "target"
+    if kind == "empty":
+        target.mkdir()
+    elif kind == "foreign":
+        target.mkdir()
+        (target / "notes.txt").write_text("hello")
+    elif kind == "file":
+        target.write_text("x")
+    proc = marktsim(str(target), cwd=tmp_path, check=False, tool="marktsim-report")
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("marktsim-report: ") and len(proc.stderr.strip().splitlines()) == 1
+    assert not (target / "report").exists()
+
+
+def test_killed_job_is_reported_as_incomplete_and_skipped(tmp_path):
+    marktsim("seed=1", *TINY, "progress=off", "results_dir=runs/a", cwd=tmp_path)
+    proc = subprocess.Popen([str(BIN / "marktsim"), "seed=2", "market.n_customers=20000", "horizon=100000",
+                             "progress=off", "results_dir=runs/b"], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not list((tmp_path / "runs" / "b").rglob("job.json")) and time.time() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    (killed,) = job_dirs(tmp_path / "runs" / "b")
+    assert not (killed / "COMPLETE").exists()
+    report = marktsim(str(tmp_path / "runs"), cwd=tmp_path, tool="marktsim-report")
+    assert "skipped incomplete job" in report.stderr and killed.name in report.stderr
+    text = (tmp_path / "runs" / "report" / "report.md").read_text()
+    assert "1 complete; 1 incomplete" in text and killed.name in text
+    summary = pd.read_csv(tmp_path / "runs" / "report" / "summary.csv")
+    assert (summary.n == 2).all()  # only the complete job's two replicates
+
+
+def test_job_keys_are_readable_stable_and_collision_free():
+    assert job_key("") == "default"
+    assert job_key("seed=1,strategy=balanced") == "seed=1,strategy=balanced"
+    a, b = job_key("x=a/b"), job_key("x=a_b")
+    assert a != b and "/" not in a
+    long = ",".join(f"k{i}=v{i}" for i in range(60))
+    assert len(job_key(long)) <= 200 and job_key(long) != job_key(long + "x") and job_key(long) == job_key(long)
