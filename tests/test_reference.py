@@ -1,0 +1,50 @@
+"""The engine against an independent per-agent Mesa implementation (benchmarks/mesa_reference.py).
+
+Both run small default-path configurations with 30 seeds each; the means of focal share,
+churn rate and revenue at tick 60, and of the focal churn rate averaged over ticks 31–60
+(a less noisy figure), must agree within their joint 99 % interval
+(|m_engine − m_reference| ≤ 2.576·sqrt(s_e²/30 + s_r²/30)).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from marktsim.config import load_config
+from marktsim.simulation import simulate
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from mesa_reference import run_reference  # noqa: E402
+
+SEEDS, TICKS, Z99 = 30, 60, 2.576
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["market.n_customers=600"],
+        ["market.n_customers=600", "firm.capacity_factor=0.9", "firm.priority=existing_first",
+         "firm.communicate_delays=true", "firm.targeting=abc", "market.network=global"],
+    ],
+    ids=["defaults", "overload-abc-global"],
+)
+def test_engine_agrees_with_the_mesa_reference(overrides):
+    cfg = load_config(overrides + [f"horizon={TICKS}"])
+    ts = simulate(cfg, replicates=SEEDS).timeseries
+    ts = ts[ts.firm == "focal"]
+    engine = {key: ts[ts.tick == TICKS][key].to_numpy() for key in ("share", "churn_rate", "revenue")}
+    engine["late_churn"] = ts[ts.tick > TICKS // 2].groupby("replicate").churn_rate.mean().to_numpy()
+    reference = {key: [] for key in engine}
+    for seed in range(SEEDS):
+        focal = [r for r in run_reference(cfg, seed, TICKS) if r["firm"] == 0]
+        for key in ("share", "churn_rate", "revenue"):
+            reference[key].append(focal[-1][key])
+        reference["late_churn"].append(np.mean([r["churn_rate"] for r in focal[TICKS // 2:]]))
+    for key, values in reference.items():
+        e, r = engine[key], np.array(values)
+        se = np.sqrt(e.var(ddof=1) / SEEDS + r.var(ddof=1) / SEEDS)
+        assert abs(e.mean() - r.mean()) <= Z99 * se, (key, e.mean(), r.mean(), se)
