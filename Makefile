@@ -40,5 +40,8 @@ test-py312:
 bench: install
 	$(BIN)/python benchmarks/run.py
 
+validate: install
+	$(BIN)/python -m marktsim.analysis.validation --size full --out docs
+
 clean:
 	rm -rf $(VENV) .venv312 .pytest_cache

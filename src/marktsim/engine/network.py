@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# largest (customers × codes) table counted in one bincount (int64 entries: 8 bytes each)
+_TABLE_LIMIT = 1 << 24
+
 
 @dataclass
 class Network:
@@ -15,6 +18,28 @@ class Network:
     indptr: np.ndarray  # int64, N + 1
     indices: np.ndarray  # int32, 2 * edges
     degree: np.ndarray  # float32, N
+    _rows: np.ndarray | None = None  # owner of each entry of `indices` × table width, on demand
+    _rows_width: int = 0
+
+    def count_codes(self, codes: np.ndarray, n_codes: int) -> np.ndarray:
+        """For each customer and each code c < n_codes, how many of its contacts carry code c
+        (exact integers, shape (n_codes, N)); codes ≥ n_codes are not counted.
+
+        One bincount over (customer, code) pairs while N·n_codes is small enough to hold as a
+        table; otherwise one cumulative-sum pass per code (same counts, less memory)."""
+        n = self.degree.shape[0]
+        if n * (n_codes + 1) <= _TABLE_LIMIT:
+            if self._rows is None or self._rows_width != n_codes + 1:
+                owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(self.indptr))
+                self._rows, self._rows_width = owner * (n_codes + 1), n_codes + 1
+            key = self._rows + codes[self.indices]
+            table = np.bincount(key, minlength=n * (n_codes + 1)).reshape(n, n_codes + 1)
+            return table[:, :n_codes].T.astype(np.float32)
+        out = np.zeros((n_codes, n), dtype=np.float32)
+        for c in np.unique(codes):
+            if c < n_codes:
+                out[c] = self.count(codes == c)
+        return out
 
     def count(self, flags: np.ndarray) -> np.ndarray:
         """For each customer, how many of its contacts have ``flags`` set (exact integers)."""

@@ -39,9 +39,10 @@ def serve(
     remaining = np.append(np.asarray(capacity, dtype=np.float64), 0.0)
     served_cells = [np.zeros_like(c) for c in cells]
     groups = (False, True) if second.any() else (None,)
+    ages = [a for a in range(wait, -1, -1) if a == 0 or cells[a].any()]  # empty ages change nothing
     for group in groups:
         mask = None if group is None else (second == group)
-        for a in range(wait, -1, -1):
+        for a in ages:
             cell = cells[a] if mask is None else np.where(mask, cells[a], np.float32(0.0))
             demand = np.bincount(firm, weights=cell, minlength=n_firms + 1)
             with np.errstate(divide="ignore", invalid="ignore"):

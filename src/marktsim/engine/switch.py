@@ -69,7 +69,7 @@ def switch(
     if global_mixing:
         own_pull = pressure[own] + wom[own, 0]
     else:
-        own_pull = pressure[own] + np.take_along_axis(wom, own[None, :], axis=0)[0]
+        own_pull = pressure[own] + wom.reshape(-1)[own * n + np.arange(n)]
     rivals_pull = pressure.sum() + wom_total - np.where(active, own_pull, 0.0)
     if n_firms == 1:
         rivals_pull = np.where(active, 0.0, rivals_pull)

@@ -38,11 +38,15 @@ def word_of_mouth(
     wom = np.zeros((n_firms, n), dtype=np.float32)
     with np.errstate(divide="ignore", invalid="ignore"):
         inv_degree = np.where(network.degree > 0, 1.0 / network.degree, 0.0).astype(np.float32)
+    # code of each customer: k if it promotes firm k, n_firms + k if it detracts, else silent
+    silent = 2 * n_firms
+    code = np.where(promoter, firm, np.where(detractor, n_firms + firm, silent)).astype(np.int16)
+    counts = network.count_codes(code, silent)
     for k in range(n_firms):
         if promoters[k] == 0 and (detractors[k] == 0 or negative == 0):
             continue
-        pull = np.float32(positive) * network.count(promoter & (provider == k))
+        pull = np.float32(positive) * counts[k]
         if negative > 0 and detractors[k] > 0:
-            pull -= np.float32(negative) * network.count(detractor & (provider == k))
+            pull -= np.float32(negative) * counts[n_firms + k]
         wom[k] = np.maximum(pull, np.float32(0.0)) * inv_degree
     return wom, promoters, detractors

@@ -1,0 +1,153 @@
+"""marktsim benchmarks: every figure of issue 4, measured in one run on this machine.
+
+    python benchmarks/run.py [--quick] [--skip-sweep] [--skip-10m]
+
+Prints one line per figure, each with the goal, and ratios against a baseline measured in
+the same run (never against stored numbers). Timings are wall-clock, best of several
+repetitions where a figure is cheap enough to repeat. Memory is the peak resident set size
+of a fresh process, less that of the same process at N = 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+sys.path.insert(0, str(HERE))
+
+
+def engine_rate(n: int, ticks: int, repeats: int = 1) -> float:
+    """Customer-ticks per second of the engine on the default saturated configuration."""
+    from marktsim.config import load_config
+    from marktsim.model import MarketModel
+
+    cfg = load_config([f"market.n_customers={n}", f"horizon={ticks}"])
+    best = float("inf")
+    for _ in range(repeats):
+        model = MarketModel(cfg)
+        start = time.perf_counter()
+        model.run()
+        best = min(best, time.perf_counter() - start)
+    return n * ticks / best
+
+
+def reference_rate(n: int, ticks: int) -> float:
+    """Customer-ticks per second of the per-agent Mesa reference (benchmarks/mesa_reference.py)."""
+    from mesa_reference import ReferenceModel
+
+    from marktsim.config import load_config
+
+    model = ReferenceModel(load_config([f"market.n_customers={n}"]), seed=0)
+    start = time.perf_counter()
+    for _ in range(ticks):
+        model.step()
+    return n * ticks / (time.perf_counter() - start)
+
+
+def peak_memory_per_customer(n: int) -> float:
+    """Peak RSS (bytes) of building the model and running 2 ticks, less the same at N = 1, per customer."""
+    code = (
+        "import resource, sys\n"
+        "from marktsim.config import load_config\n"
+        "from marktsim.model import MarketModel\n"
+        "m = MarketModel(load_config([f'market.n_customers={sys.argv[1]}', 'horizon=2']))\n"
+        "m.run()\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+
+    def rss(size: int) -> int:
+        out = subprocess.run([sys.executable, "-c", code, str(size)], capture_output=True, text=True, check=True)
+        return int(out.stdout.strip()) * 1024  # ru_maxrss is in KiB on Linux
+
+    base = rss(1)
+    for _ in range(2):  # a zero or negative difference is a failed reading: measure again
+        per_customer = (rss(n) - base) / n
+        if per_customer > 0:
+            return per_customer
+    raise RuntimeError(f"peak RSS at N={n} was not above that at N=1")
+
+
+def command_time(args: list[str], cwd: Path, repeats: int = 3) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run(args, cwd=cwd, capture_output=True, check=True)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def sweep_time(cwd: Path, conditions: int = 50, replicates: int = 20) -> float:
+    """Wall time of the documented parallel sweep: `conditions` values of rho × `replicates`."""
+    values = ",".join(f"{i / (conditions - 1):.4f}" for i in range(conditions))
+    args = [str(BIN / "marktsim"), "-m", f"strategy.retention_share={values}", f"replicates={replicates}",
+            "market.n_customers=10000", "horizon=120", "hydra/launcher=joblib", "progress=off",
+            f"results_dir={cwd / 'sweep'}"]
+    start = time.perf_counter()
+    subprocess.run(args, cwd=cwd, capture_output=True, check=True)
+    return time.perf_counter() - start
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import mesa
+    import numpy
+
+    return (f"{os.cpu_count()} cores, {cpu}; Python {platform.python_version()}, numpy {numpy.__version__}, "
+            f"mesa {mesa.__version__}; {time.strftime('%Y-%m-%d')}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes only (a smoke run)")
+    parser.add_argument("--skip-sweep", action="store_true", help="leave out the 1 000-run sweep")
+    parser.add_argument("--skip-10m", action="store_true", help="leave out N = 10^7")
+    args = parser.parse_args()
+    print(f"machine: {machine()}")
+    n_ref = 2_000 if args.quick else 100_000
+    eng = engine_rate(n_ref, 20 if args.quick else 60, repeats=2)
+    ref = reference_rate(n_ref, 2)
+    print(f"engine    N={n_ref:>10,}: {eng:14,.0f} customer-ticks/s")
+    print(f"reference N={n_ref:>10,}: {ref:14,.0f} customer-ticks/s (per-agent Mesa, 2 ticks)")
+    print(f"speed-up engine / reference: {eng / ref:8.1f}x   (goal >= 100x at N=100,000)")
+    sizes = [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000] + ([] if args.skip_10m else [10_000_000])
+    rates = {}
+    for n in sizes:
+        ticks = max(3, min(120, 2_000_000 // n * 3))
+        rates[n] = engine_rate(n, ticks, repeats=3 if n <= 100_000 else 1)
+        print(f"engine    N={n:>10,}: {rates[n]:14,.0f} customer-ticks/s ({ticks} ticks)")
+    top = max(sizes)
+    print(f"cost per customer-tick at N={top:,} / at N=100,000: {rates[100_000] / rates[top]:.2f}x   (goal <= 1.5x)")
+    mem_n = 100_000 if args.quick else (1_000_000 if args.skip_10m else 10_000_000)
+    print(f"peak memory per customer at N={mem_n:,}: {peak_memory_per_customer(mem_n):.0f} bytes   (goal <= 100)")
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        help_s = command_time([str(BIN / "marktsim"), "--help"], tmp)
+        first = command_time([str(BIN / "marktsim"), "horizon=1", "market.n_customers=1000", "progress=off",
+                              f"results_dir={tmp / 'r'}"], tmp)
+        print(f"marktsim --help: {help_s:.2f} s; command line to first tick and written job (N=1,000, 1 tick): "
+              f"{first:.2f} s   (goal <= 1.5 s)")
+        if not args.skip_sweep and not args.quick:
+            wall = sweep_time(tmp)
+            print(f"1,000-run sweep (50 conditions x 20 replicates, N=10,000, T=120, joblib on "
+                  f"{os.cpu_count()} cores): {wall:.1f} s wall   (goal <= 60 s)")
+        shutil.rmtree(tmp / "r", ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
