@@ -194,3 +194,52 @@ def test_job_keys_are_readable_stable_and_collision_free():
     assert a != b and "/" not in a
     long = ",".join(f"k{i}=v{i}" for i in range(60))
     assert len(job_key(long)) <= 200 and job_key(long) != job_key(long + "x") and job_key(long) == job_key(long)
+
+
+def test_progress_bar_on_request_and_help(tmp_path):
+    proc = marktsim("progress=on", "market.n_customers=200", "horizon=5", cwd=tmp_path)
+    assert "tick" in proc.stderr and "/5 " in proc.stderr  # the bar counts replicates x ticks
+    help_text = marktsim("--help", cwd=tmp_path).stdout
+    assert help_text.startswith("marktsim: ") and "experiment=<study>" in help_text
+
+
+def _complete(root: Path) -> int:
+    return len(list(root.rglob("COMPLETE")))
+
+
+@pytest.mark.parametrize("kill_after", [0, 2, 4])
+def test_resumed_sweep_after_sigkill_equals_an_uninterrupted_one(tmp_path, kill_after):
+    """Kill a sweep with SIGKILL while job `kill_after` runs, rerun the same command into the same
+    folder: every job is there once, complete, and equal to the uninterrupted sweep's."""
+    sweep = ["-m", "seed=range(0,6)", "market.n_customers=3000", "horizon=40", "progress=off"]
+    marktsim(*sweep, "hydra.sweep.dir=whole", cwd=tmp_path)
+    cut = tmp_path / "cut"
+    proc = subprocess.Popen([str(BIN / "marktsim"), *sweep, f"hydra.sweep.dir={cut}"], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        started = len(list(cut.rglob("job.json"))) if cut.exists() else 0
+        if _complete(cut) >= kill_after and started > kill_after:
+            break
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert _complete(cut) < 6  # it really was interrupted
+    before = {p.parent.name: (p.parent / "timeseries.parquet").stat().st_mtime_ns for p in cut.rglob("COMPLETE")}
+    resumed = marktsim(*sweep, f"hydra.sweep.dir={cut}", cwd=tmp_path)
+    assert resumed.stderr.count("complete already, skipped") == len(before)
+    whole, again = _tables(tmp_path / "whole"), _tables(cut)
+    assert whole.keys() == again.keys() and len(again) == 6
+    for key in whole:
+        pd.testing.assert_frame_equal(whole[key], again[key])
+    for name, mtime in before.items():  # complete jobs were not rewritten
+        assert (cut / name / "timeseries.parquet").stat().st_mtime_ns == mtime
+    assert _complete(cut) == 6
+
+
+def test_a_complete_job_with_another_config_is_never_overwritten(tmp_path):
+    marktsim("seed=1", *TINY, "hydra.run.dir=job", cwd=tmp_path)
+    first = (tmp_path / "job" / "timeseries.parquet").read_bytes()
+    proc = marktsim("seed=2", *TINY, "hydra.run.dir=job", cwd=tmp_path, check=False)
+    assert proc.returncode == 2 and "never overwritten" in proc.stderr
+    assert (tmp_path / "job" / "timeseries.parquet").read_bytes() == first

@@ -12,27 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from marktsim.config import expected_initial_revenue, load_config
+from marktsim.analysis.reductions import bass_config, lifetime_config, markov_config
+from marktsim.config import load_config
 from marktsim.simulation import simulate
 
 Z = 4.0
-
-
-def _pressure_budget(p: float, a_max: float, a_scale: float, n: int) -> float:
-    """Acquisition spend A with a_max·(1 − exp(−A/(a_scale·N))) = p."""
-    return -a_scale * n * np.log(1.0 - p / a_max)
-
-
-def _bass_overrides(n, p, q, horizon):
-    a_max, a_scale = 0.05, 2.0
-    return [
-        "market=growing", "market.n_competitors=0", "market.adopted_share=0", "market.network=global",
-        "customers.churn_base=0", "customers.churn_dissatisfaction=0", "customers.alpha_new=0",
-        "customers.alpha_est=0", "customers.satisfaction_init=1", "customers.wom_negative=0",
-        f"customers.wom_positive={q}", "strategy.retention_share=0", "firm.capacity=null",
-        f"market.n_customers={n}", f"horizon={horizon}", f"market.acquisition_max={a_max}",
-        f"market.acquisition_scale={a_scale}", f"firm.budget={_pressure_budget(p, a_max, a_scale, n)}",
-    ]
 
 
 def _bass_curve(p, q, horizon, n):
@@ -52,7 +36,7 @@ def _bass_curve(p, q, horizon, n):
 def test_bass_transition_law_is_exact(p, q):
     """Adopters at tick t ~ Binomial(prospects, p + q·F_t): the Bass hazard, tick by tick."""
     n, horizon, reps = 5000, 60, 4
-    res = simulate(load_config(_bass_overrides(n, p, q, horizon)), replicates=reps)
+    res = simulate(bass_config(n, p, q, horizon), replicates=reps)
     ts = res.timeseries.sort_values(["replicate", "tick"])
     z = []
     for _, g in ts.groupby("replicate"):
@@ -70,27 +54,11 @@ def test_bass_transition_law_is_exact(p, q):
 def test_bass_mean_path_follows_the_bass_curve():
     """p = 0.03/12, q = 0.38/12: the mean adopted share tracks F_{t+1} = F_t + (1 − F_t)(p + qF_t)."""
     p, q, n, horizon, reps = 0.03 / 12, 0.38 / 12, 20_000, 120, 5
-    res = simulate(load_config(_bass_overrides(n, p, q, horizon)), replicates=reps)
+    res = simulate(bass_config(n, p, q, horizon), replicates=reps)
     share = res.timeseries.groupby("tick").customers.mean().to_numpy() / n
     curve, var = _bass_curve(p, q, horizon, n)
     tolerance = Z * np.sqrt(var / reps) + q * var  # sampling error + mean-field bias bound
     assert np.all(np.abs(share - curve) <= tolerance + 1e-12)
-
-
-def _markov_config(n, h, p0, p1, horizon, lam=0.5, s0=0.6):
-    a_max, a_scale = 0.1, 2.0
-    base = [
-        "market.n_competitors=1", "market.network=global", "customers.churn_dissatisfaction=0",
-        "customers.bond_protection=0", "customers.wom_positive=0", "customers.wom_negative=0",
-        "customers.alpha_new=0", "customers.alpha_est=0", "customers.b2b_share=0", "firm.capacity=null",
-        f"customers.churn_base={h}", f"customers.satisfaction_protection={lam}",
-        f"customers.satisfaction_init={s0}", f"market.acquisition_max={a_max}",
-        f"market.acquisition_scale={a_scale}", f"market.n_customers={n}", f"horizon={horizon}",
-        "strategy.retention_share=0", "competitors.retention_share=0",
-        f"firm.budget={_pressure_budget(p0, a_max, a_scale, n)}",
-    ]
-    revenue = expected_initial_revenue(load_config(base), 1)
-    return load_config(base + [f"competitors.budget_share={_pressure_budget(p1, a_max, a_scale, n) / revenue}"])
 
 
 @pytest.mark.parametrize("h, p0, p1", [(0.01, 0.06, 0.02), (0.03, 0.01, 0.05), (0.0, 0.04, 0.04)])
@@ -100,7 +68,7 @@ def test_two_state_markov(h, p0, p1):
     n, horizon, reps, lam, s0 = 4000, 150, 4, 0.5, 0.6
     sigma = 1 - lam * s0
     x01, x10 = h + (1 - h) * sigma * p1, h + (1 - h) * sigma * p0
-    res = simulate(_markov_config(n, h, p0, p1, horizon, lam, s0), replicates=reps)
+    res = simulate(markov_config(n, h, p0, p1, horizon, lam, s0), replicates=reps)
     ts = res.timeseries
     z_lost, z_won = [], []
     for _, g in ts.groupby("replicate"):
@@ -123,14 +91,7 @@ def test_lifetime_value_of_the_initial_cohort():
     a customer starts with the firm, discounted by (1+d)^t; Gupta–Lehmann's m·r/(1+d−r)
     counts margin only at the end of each tick survived, i.e. ours divided by r)."""
     n, h, horizon, reps, margin, value, annual = 5000, 0.02, 120, 3, 0.3, 100.0, 0.10
-    cfg = load_config([
-        "market=growing", "market.adopted_share=1", "market.n_competitors=0", "firm.budget=0",
-        "firm.capacity=null", "customers.wom_positive=0", "customers.churn_dissatisfaction=0",
-        "customers.bond_protection=0", f"customers.churn_base={h}", "customers.loyalty_growth_max=0",
-        "customers.value_sigma_log=0", f"customers.value_mean={value}", "customers.b2b_share=0",
-        f"firm.margin={margin}", f"market.annual_discount_rate={annual}", f"market.n_customers={n}",
-        f"horizon={horizon}",
-    ])
+    cfg = lifetime_config(n, h, horizon, annual, margin, value)
     res = simulate(cfg, replicates=reps)
     per_customer = res.summary.npv.to_numpy() / n
     d = (1 + annual) ** (1 / 12) - 1

@@ -10,10 +10,10 @@ from marktsim.analysis.validation import run
 def test_validation_runs_at_small_size_and_reproduces_closed_forms(tmp_path):
     path = run("small", tmp_path)
     text = path.read_text()
-    for figure in ("bass.png", "markov.png", "marginal_costs.png", "face_validity.png"):
+    for figure in ("bass.png", "markov.png", "lifetime_value.png", "marginal_costs.png", "face_validity.png"):
         assert (tmp_path / "figures" / figure).is_file()
     for heading in ("Bass diffusion", "Two-state Markov", "lifetime value", "Reichheld & Sasser", "leaky bucket",
-                    "Blattberg & Deighton", "Claim 5", "Claim 6", "Face validity"):
+                    "Blattberg & Deighton", "Claim 2 for a lone firm", "Claim 5", "Claim 6", "Face validity"):
         assert heading in text, heading
     # Bass: the recursion lies inside the simulated 95 % band at most ticks (small size: 4 replicates)
     shares = [int(m) for m in re.findall(r"\| (\d+)% \|\n", text)]

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from marktsim.analysis.labels import labels
-from marktsim.analysis.stats import fmt_ci, grouped_ci
+from marktsim.analysis.stats import fmt_ci, grouped_ci, markdown_table
 from marktsim.experiments.store import Job, find_jobs
 
 SUMMARY_METRICS = ["npv", "profit", "revenue", "churn_annual", "final_share", "cac", "cost_ratio", "clv", "romi"]
@@ -147,6 +147,17 @@ def _bands(ts: pd.DataFrame, column: str) -> pd.DataFrame:
     return out
 
 
+def _plot_bands(ax, ts: pd.DataFrame, column: str, palette: dict, lab: dict) -> pd.DataFrame:
+    """Mean and 95 % band of `column` over time, one line per condition; returns the bands."""
+    band = _bands(ts, column)
+    for cond, g in band.groupby("condition", observed=True):
+        ax.plot(g.tick, g["mean"], color=palette[cond], label=cond, lw=1.4)
+        ax.fill_between(g.tick, g.low, g.high, color=palette[cond], alpha=0.2, lw=0)
+    ax.set_title(lab[column])
+    ax.set_xlabel(lab["tick"])
+    return band
+
+
 def _figures(sweep: Sweep, out: Path, lab: dict, firm: str = "focal") -> list[tuple[str, str]]:
     """Write the figures; return (file name, sentence) pairs."""
     import matplotlib
@@ -163,12 +174,7 @@ def _figures(sweep: Sweep, out: Path, lab: dict, firm: str = "focal") -> list[tu
 
     fig, axes = plt.subplots(2, 2, figsize=(10, 6.5), sharex=True)
     for ax, column in zip(axes.flat, ("share", "revenue", "churn_rate", "profit")):
-        band = _bands(ts, column)
-        for cond, g in band.groupby("condition", observed=True):
-            ax.plot(g.tick, g["mean"], color=palette[cond], label=cond, lw=1.4)
-            ax.fill_between(g.tick, g.low, g.high, color=palette[cond], alpha=0.2, lw=0)
-        ax.set_title(lab[column])
-        ax.set_xlabel(lab["tick"])
+        _plot_bands(ax, ts, column, palette, lab)
     if len(sweep.conditions) <= 12:
         axes.flat[0].legend(fontsize=7, loc="best")
     fig.tight_layout()
@@ -248,12 +254,7 @@ def _figures(sweep: Sweep, out: Path, lab: dict, firm: str = "focal") -> list[tu
         fig, axes = plt.subplots(1, 2, figsize=(10, 3.5), sharex=True)
         peaks = {}
         for ax, column in zip(axes, ("utilisation", "backlog_units")):
-            band = _bands(ts, column)
-            for cond, g in band.groupby("condition", observed=True):
-                ax.plot(g.tick, g["mean"], color=palette[cond], label=cond, lw=1.4)
-                ax.fill_between(g.tick, g.low, g.high, color=palette[cond], alpha=0.2, lw=0)
-            ax.set_title(lab[column])
-            ax.set_xlabel(lab["tick"])
+            band = _plot_bands(ax, ts, column, palette, lab)
             peaks[column] = band.loc[band["mean"].idxmax()]
         if len(sweep.conditions) <= 12:
             axes[0].legend(fontsize=7)
@@ -265,14 +266,6 @@ def _figures(sweep: Sweep, out: Path, lab: dict, firm: str = "focal") -> list[tu
             peak=f"{u['mean']:.2f}", where=f"{u['condition']}, {lab['tick']} {int(u['tick'])}",
             backlog=f"{peaks['backlog_units']['mean']:.0f}")))
     return written
-
-
-def _markdown_table(frame: pd.DataFrame) -> str:
-    cols = list(frame.columns)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for row in frame.itertuples(index=False):
-        lines.append("| " + " | ".join(str(v) for v in row) + " |")
-    return "\n".join(lines)
 
 
 def write_report(root: Path | str, out: Path | str | None = None, lang: str = "en") -> Path:
@@ -308,7 +301,7 @@ def write_report(root: Path | str, out: Path | str | None = None, lang: str = "e
         "",
         f"## {lab['summary_table']}",
         "",
-        _markdown_table(shown),
+        markdown_table(shown),
         "",
     ]
     if not horizons.empty:
@@ -320,7 +313,7 @@ def write_report(root: Path | str, out: Path | str | None = None, lang: str = "e
                 rows.append({lab["tick"]: month, lab["condition"]: r.condition,
                              lab["npv"]: fmt_ci(r.cum_npv, r.cum_npv_ci_low, r.cum_npv_ci_high),
                              lab["leader"]: "◀" if r.condition == best.condition else ""})
-        lines += [_markdown_table(pd.DataFrame(rows)), ""]
+        lines += [markdown_table(pd.DataFrame(rows)), ""]
         for month, g in horizons.groupby("month"):
             lines.append(lab["horizon_sentence"].format(h=month, who=g.loc[g.cum_npv.idxmax()].condition))
         lines.append("")
@@ -331,7 +324,7 @@ def write_report(root: Path | str, out: Path | str | None = None, lang: str = "e
                  lab["churn_established"]: fmt_ci(r.churn_established, r.churn_established_ci_low,
                                                   r.churn_established_ci_high)}
                 for r in churn_split.itertuples()]
-        lines += [_markdown_table(pd.DataFrame(rows)), ""]
+        lines += [markdown_table(pd.DataFrame(rows)), ""]
     for i, (name, sentence) in enumerate(figures, 1):
         lines += [f"![{name}]({name})", "", f"*{i}.* {sentence}", ""]
     report = out / "report.md"

@@ -48,3 +48,12 @@ def fmt_ci(mean: float, lo: float, hi: float, digits: int = 3) -> str:
     if not (np.isfinite(lo) and np.isfinite(hi)):
         return f(mean)
     return f"{f(mean)} [{f(lo)}, {f(hi)}]"
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A DataFrame as a Markdown table (values as they print)."""
+    cols = list(frame.columns)
+    lines = ["| " + " | ".join(str(c) for c in cols) + " |", "|" + "---|" * len(cols)]
+    for row in frame.itertuples(index=False):
+        lines.append("| " + " | ".join(str(v) for v in row) + " |")
+    return "\n".join(lines)

@@ -29,6 +29,34 @@ class JobFailed(Exception):
     """A job could not run; the message is meant for the user."""
 
 
+# keys that do not change results: a resumed job may differ in them
+_COSMETIC = ("progress", "results_dir")
+
+
+def _same_config(a: DictConfig, b: DictConfig) -> bool:
+    da, db = OmegaConf.to_container(a), OmegaConf.to_container(b)
+    for key in _COSMETIC:
+        da.pop(key, None)
+        db.pop(key, None)
+    return da == db
+
+
+def _resume_state(folder: Path, valid: DictConfig) -> str:
+    """'fresh' (nothing usable there), 'done' (complete with this config) — or raise JobFailed
+    if a complete job with another config is in the way (it is never overwritten)."""
+    if not (folder / store.MARKER).is_file():
+        return "fresh"
+    try:
+        saved = OmegaConf.load(folder / "config.yaml")
+    except (OSError, ValueError) as exc:
+        raise JobFailed(f"{folder} is marked complete but its config.yaml cannot be read ({exc}); "
+                        "move it away to rerun the job") from None
+    if _same_config(saved, valid):
+        return "done"
+    raise JobFailed(f"{folder} holds a complete job with a different config; it is never overwritten: "
+                    "run into another folder (hydra.sweep.dir=... / hydra.run.dir=...)")
+
+
 def _remove_empty_job(folder: Path, root: Path) -> None:
     """Remove a job folder this process created and wrote nothing final to, and any parents
     that became empty, up to (not including) the results root."""
@@ -64,6 +92,10 @@ def run_job(cfg: DictConfig) -> Path:
         _remove_empty_job(folder, results_root)
         raise
     key = job_key(hc.job.override_dirname)
+    if _resume_state(folder, valid) == "done":
+        print(f"marktsim: {key}: complete already, skipped", file=sys.stderr)
+        return folder
+    store.clear_partial(folder)
     store.write_json(folder / store.JOB_FILE, {"key": key, "overrides": overrides, "status": "running"})
     from marktsim.simulation import run_replicate
 
@@ -102,7 +134,7 @@ def run_job(cfg: DictConfig) -> Path:
 def _app(cfg: DictConfig) -> None:
     try:
         folder = run_job(cfg)
-    except ConfigError as exc:
+    except (ConfigError, JobFailed) as exc:
         print(f"marktsim: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     if HydraConfig.get().mode.name != "MULTIRUN":

@@ -71,6 +71,15 @@ def versions() -> dict[str, str]:
     }
 
 
+def clear_partial(folder: Path) -> None:
+    """Remove what an interrupted run of this job left behind (never a complete job)."""
+    if (folder / MARKER).exists():
+        raise RuntimeError(f"refusing to clear the complete job {folder}")
+    for path in folder.glob("*"):
+        if path.is_file() and (path.name.startswith(".") or path.suffix in (".parquet", ".json", ".yaml")):
+            path.unlink()
+
+
 def write_job(folder: Path, results: Any, config_yaml: str, meta: dict) -> None:
     """Write one finished job's tables, config and metadata, then its completion marker."""
     for name in TABLES:
