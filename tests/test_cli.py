@@ -243,3 +243,41 @@ def test_a_complete_job_with_another_config_is_never_overwritten(tmp_path):
     proc = marktsim("seed=2", *TINY, "hydra.run.dir=job", cwd=tmp_path, check=False)
     assert proc.returncode == 2 and "never overwritten" in proc.stderr
     assert (tmp_path / "job" / "timeseries.parquet").read_bytes() == first
+
+
+def test_a_failing_job_is_recorded_and_the_others_complete(tmp_path, monkeypatch):
+    """Run the sweep in-process with seed 1's simulation made to raise: the other jobs complete,
+    the failure is in the job's FAILED file and the sweep index, the command exits non-zero,
+    and the report lists the failed job apart from incomplete ones."""
+    from marktsim import simulation as engine_runs
+    from marktsim.experiments import cli
+
+    real = engine_runs.run_replicate
+
+    def flaky(cfg, replicate, on_tick=None):
+        if cfg.seed == 1:
+            raise RuntimeError("disk on fire")
+        return real(cfg, replicate, on_tick)
+
+    monkeypatch.setattr(engine_runs, "run_replicate", flaky)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["marktsim", "-m", "seed=range(0,3)", *TINY, "progress=off",
+                                      "hydra.sweep.dir=sweep"])
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    assert exit_info.value.code not in (0, None)
+    sweep = tmp_path / "sweep"
+    failed = next(p for p in sweep.iterdir() if "seed=1" in p.name)
+    assert "disk on fire" in (failed / "FAILED").read_text() and not (failed / "COMPLETE").exists()
+    assert json.loads((failed / "job.json").read_text())["status"] == "failed"
+    index = [json.loads(line) for line in (sweep / "index.jsonl").read_text().splitlines()]
+    assert sorted(e["status"] for e in index) == ["complete", "complete", "failed"]
+    assert _complete(sweep) == 2
+    proc = marktsim(str(sweep), cwd=tmp_path, tool="marktsim-report")
+    assert "skipped failed job" in proc.stderr and "disk on fire" in proc.stderr
+    text = (sweep / "report" / "report.md").read_text()
+    assert "2 complete; 0 incomplete" in text and "1 failed" in text
+    # rerunning the same command resumes: the two complete jobs are skipped, the failed one reruns
+    monkeypatch.setattr(engine_runs, "run_replicate", real)
+    cli.main()
+    assert _complete(sweep) == 3 and not (failed / "FAILED").exists()

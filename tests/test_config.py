@@ -115,7 +115,9 @@ def test_inconsistent_values_fail(overrides, fragment):
 
 def test_validated_config_is_read_only():
     cfg = load_config()
-    with pytest.raises(Exception):
+    from omegaconf.errors import ReadonlyConfigError
+
+    with pytest.raises(ReadonlyConfigError):
         cfg.seed = 4
 
 

@@ -40,7 +40,12 @@ class Sweep:
 
     @property
     def skipped(self) -> list[Job]:
-        return [j for j in self.jobs if not j.complete]
+        """Incomplete jobs (interrupted or still running), failed ones excluded."""
+        return [j for j in self.jobs if not j.complete and not j.failed]
+
+    @property
+    def failed(self) -> list[Job]:
+        return [j for j in self.jobs if j.failed]
 
     @property
     def conditions(self) -> list[str]:
@@ -297,7 +302,9 @@ def write_report(root: Path | str, out: Path | str | None = None, lang: str = "e
         f"{lab['folder']}: `{Path(root)}`",
         "",
         f"{lab['jobs']}: {len(complete)} {lab['complete']}; {len(sweep.skipped)} {lab['incomplete']}: "
-        + (", ".join(f"`{j.key}`" for j in sweep.skipped) or lab["none_incomplete"]),
+        + (", ".join(f"`{j.key}`" for j in sweep.skipped) or lab["none_incomplete"])
+        + f"; {len(sweep.failed)} {lab['failed']}: "
+        + (", ".join(f"`{j.key}` ({j.error})" for j in sweep.failed) or lab["none_incomplete"]),
         "",
         f"## {lab['summary_table']}",
         "",
@@ -329,7 +336,9 @@ def write_report(root: Path | str, out: Path | str | None = None, lang: str = "e
         lines += [f"![{name}]({name})", "", f"*{i}.* {sentence}", ""]
     report = out / "report.md"
     report.write_text("\n".join(lines), encoding="utf-8")
-    (out / "skipped.json").write_text(json.dumps([str(j.path) for j in sweep.skipped], indent=2) + "\n")
+    skipped = {"incomplete": [str(j.path) for j in sweep.skipped],
+               "failed": [{"path": str(j.path), "error": j.error} for j in sweep.failed]}
+    (out / "skipped.json").write_text(json.dumps(skipped, indent=2) + "\n")
     return report
 
 
@@ -344,9 +353,11 @@ def main(argv: list[str] | None = None) -> None:
     except ReportError as exc:
         print(f"marktsim-report: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    sweep_skipped = json.loads((report.parent / "skipped.json").read_text())
-    for path in sweep_skipped:
+    skipped = json.loads((report.parent / "skipped.json").read_text())
+    for path in skipped["incomplete"]:
         print(f"marktsim-report: skipped incomplete job {path}", file=sys.stderr)
+    for job in skipped["failed"]:
+        print(f"marktsim-report: skipped failed job {job['path']}: {job['error']}", file=sys.stderr)
     print(f"marktsim-report: {report}")
 
 

@@ -26,7 +26,11 @@ from marktsim.experiments import store
 
 
 class JobFailed(Exception):
-    """A job could not run; the message is meant for the user."""
+    """A job could not start; the message is meant for the user."""
+
+
+class JobError(RuntimeError):
+    """A job raised while running; it is recorded in its folder and in the sweep's index."""
 
 
 # keys that do not change results: a resumed job may differ in them
@@ -94,9 +98,22 @@ def run_job(cfg: DictConfig) -> Path:
     key = job_key(hc.job.override_dirname)
     if _resume_state(folder, valid) == "done":
         print(f"marktsim: {key}: complete already, skipped", file=sys.stderr)
+        store.record_index(folder.parent, {"key": key, "status": "skipped"})
         return folder
     store.clear_partial(folder)
     store.write_json(folder / store.JOB_FILE, {"key": key, "overrides": overrides, "status": "running"})
+    try:
+        return _simulate_job(valid, hc, folder, key, overrides)
+    except Exception as exc:  # recorded, then re-raised so that Hydra reports it after the other jobs
+        summary = store.record_failure(folder, exc)
+        store.write_json(folder / store.JOB_FILE, {"key": key, "overrides": overrides, "status": "failed",
+                                                  "error": summary})
+        store.record_index(folder.parent, {"key": key, "status": "failed", "error": summary})
+        raise JobError(f"job {key} failed: {summary} (details: {folder / store.FAILED})") from exc
+
+
+def _simulate_job(valid: DictConfig, hc, folder: Path, key: str, overrides: list[str]) -> Path:
+    """Run the replicates of one validated job and write its folder."""
     from marktsim.simulation import run_replicate
 
     from marktsim.results import Results
@@ -127,6 +144,7 @@ def run_job(cfg: DictConfig) -> Path:
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     store.write_job(folder, results, OmegaConf.to_yaml(valid), meta)
+    store.record_index(folder.parent, {"key": key, "status": "complete", "wall_time_s": meta["wall_time_s"]})
     return folder
 
 

@@ -13,7 +13,7 @@ import json
 import os
 import platform
 import subprocess
-import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +21,8 @@ from typing import Any
 
 JOB_FILE = "job.json"
 MARKER = "COMPLETE"
+FAILED = "FAILED"
+INDEX = "index.jsonl"
 TABLES = ("timeseries", "segments", "summary")
 
 
@@ -71,12 +73,34 @@ def versions() -> dict[str, str]:
     }
 
 
+def record_index(sweep: Path, entry: dict) -> None:
+    """Append one line to the sweep's index (``index.jsonl``): a job started, completed,
+    was skipped or failed. One short O_APPEND write per line, so parallel jobs do not mix."""
+    line = (json.dumps({**entry, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}, sort_keys=True) + "\n").encode()
+    fd = os.open(sweep / INDEX, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
+
+
+def record_failure(folder: Path, error: BaseException) -> str:
+    """Write the job's error and traceback to its ``FAILED`` file; return a one-line summary."""
+    import traceback
+
+    summary = f"{type(error).__name__}: {error}".splitlines()[0]
+    text = summary + "\n\n" + "".join(traceback.format_exception(error))
+    write_text(folder / FAILED, text)
+    return summary
+
+
 def clear_partial(folder: Path) -> None:
     """Remove what an interrupted run of this job left behind (never a complete job)."""
     if (folder / MARKER).exists():
         raise RuntimeError(f"refusing to clear the complete job {folder}")
     for path in folder.glob("*"):
-        if path.is_file() and (path.name.startswith(".") or path.suffix in (".parquet", ".json", ".yaml")):
+        if path.is_file() and (path.name.startswith(".") or path.name == FAILED
+                               or path.suffix in (".parquet", ".json", ".yaml")):
             path.unlink()
 
 
@@ -100,6 +124,15 @@ class Job:
     complete: bool
 
     @property
+    def failed(self) -> bool:
+        """The job raised; its FAILED file holds the error."""
+        return not self.complete and (self.path / FAILED).is_file()
+
+    @property
+    def error(self) -> str:
+        return (self.path / FAILED).read_text(encoding="utf-8").splitlines()[0] if self.failed else ""
+
+    @property
     def condition(self) -> str:
         """The job's overrides without the seed: jobs that differ only in seed are replicates."""
         rest = [o for o in self.overrides if not o.lstrip("+~").startswith(("seed=", "replicates="))]
@@ -117,7 +150,3 @@ def find_jobs(root: Path) -> list[Job]:
             info = {"key": folder.name, "overrides": []}
         jobs.append(Job(folder, info.get("key", folder.name), list(info.get("overrides", [])), (folder / MARKER).is_file()))
     return jobs
-
-
-def interpreter() -> str:
-    return sys.executable
