@@ -9,7 +9,7 @@ DEMO_ARGS ?= hydra/launcher=joblib
 # a Python 3.12 for the second test run (Mesa 3.4+ lines); empty when none is installed
 PY312  ?= $(shell for p in $$HOME/.pyenv/versions/3.12*/bin/python3.12 /usr/local/bin/python3.12 /usr/bin/python3.12 $$(command -v python3.12); do "$$p" -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && { echo "$$p"; break; }; done)
 
-.PHONY: install demo test test-main test-py312 report bench validate clean
+.PHONY: install demo test test-main test-py312 report bench validate dashboard clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ test-py312:
 
 bench: install
 	$(BIN)/python benchmarks/run.py
+
+dashboard: install
+	$(BIN)/marktsim-dashboard
 
 validate: install
 	$(BIN)/python -m marktsim.analysis.validation --size full --out docs

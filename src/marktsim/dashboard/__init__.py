@@ -1,0 +1,1 @@
+"""The browser dashboard (Mesa SolaraViz) for students and educators: ``marktsim-dashboard``."""

@@ -1,0 +1,174 @@
+"""The dashboard: its model, its components (Solara render tests) and the page in a real
+browser (Playwright driving Debian's Chromium; skipped where no Chromium is installed)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+
+from marktsim.dashboard.model import CHARTS, DashboardModel, series_name
+from marktsim.dashboard.texts import SCENARIOS, TEXTS, option
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_every_scenario_runs_in_both_languages(scenario, lang):
+    model = DashboardModel(scenario=SCENARIOS[scenario][lang][0], lang=lang, n_customers=300)
+    for _ in range(3):
+        model.step()
+    frame = model.datacollector.get_model_vars_dataframe()
+    assert len(frame) == 4 and frame.notna().all().all()
+    assert series_name(lang, "share", "focal") in frame.columns
+    assert model.scenario == scenario
+
+
+def test_translated_choices_map_back_to_config_options():
+    for lang in TEXTS.values():
+        for key, label in lang["choices"].items():
+            assert option(label) == key
+    model = DashboardModel(lang="de", market="wachsend", priority="Stammkunden zuerst", targeting="A/B/C-Kunden",
+                           n_customers=200)
+    assert model.cfg.market.saturated is False and model.cfg.firm.priority == "existing_first"
+    assert model.cfg.firm.targeting == "abc"
+
+
+def test_every_label_exists_in_both_languages():
+    en, de = TEXTS["en"], TEXTS["de"]
+    assert en.keys() == de.keys() and en["choices"].keys() == de["choices"].keys()
+    for scenario in SCENARIOS.values():
+        assert scenario["en"][0] != scenario["de"][0]
+    assert {"Kampagne überlastet die Kapazität", "Gesättigter Markt", "Stammkunden zuerst bedienen",
+            "A-Kunden gezielt binden"} <= {s["de"][0] for s in SCENARIOS.values()}
+
+
+def _templates(rc) -> str:
+    return " ".join(w.template for w in rc.find().widgets if isinstance(getattr(w, "template", None), str))
+
+
+def _images(rc) -> list[bytes]:
+    import ipywidgets
+
+    return [w.value for w in rc.find(ipywidgets.Image).widgets]
+
+
+def test_components_render_and_follow_the_model():
+    """Solara render tests of the dashboard's own components."""
+    import solara
+    from mesa.visualization.utils import force_update
+
+    from marktsim.dashboard import app
+
+    warnings.filterwarnings("ignore", category=UserWarning)
+    model = DashboardModel(scenario="campaign_overload", lang="de", n_customers=400)
+    _, explanation = solara.render(app.Explanation(model), handle_error=False)
+    _, view = solara.render(app.CustomerView(model), handle_error=False)
+    plot_fn, _page = app.chart("backlog_units", "de")
+    _, plot = solara.render(plot_fn(model), handle_error=False)
+    assert "Monat: 0" in _templates(explanation) and "Worauf achten" in _templates(explanation)
+    before_view, before_plot = _images(view), _images(plot)
+    for _ in range(12):
+        model.step()
+    force_update()
+    assert "Monat: 12" in _templates(explanation)
+    assert _images(view) != before_view and _images(plot) != before_plot
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def dashboard_url():
+    port = _free_port()
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "marktsim-dashboard"), "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError("marktsim-dashboard exited: " + proc.stdout.read())
+            time.sleep(0.3)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def _listening_addresses(port: int) -> set[str]:
+    """Local addresses of sockets listening on `port`, read from /proc/net/tcp{,6} (hex form)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            address, hex_port = fields[1].split(":")
+            if int(hex_port, 16) == port and fields[3] == "0A":  # 0A = LISTEN
+                found.add(address)
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux /proc/net/tcp")
+def test_dashboard_binds_to_localhost_only(dashboard_url):
+    port = int(dashboard_url.rsplit(":", 1)[1].strip("/"))
+    addresses = _listening_addresses(port)
+    assert addresses, "nothing listens on the dashboard's port"
+    assert addresses == {"0100007F"}  # 127.0.0.1 only, never 0.0.0.0 (00000000)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed (Debian package chromium)")
+def test_dashboard_in_a_real_browser(dashboard_url):
+    """Load the page in headless Chromium, step, change a control, switch the language."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    args = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+    ARTIFACTS.mkdir(exist_ok=True)
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
+        page = browser.new_page(viewport={"width": 1500, "height": 1100})
+        page.goto(dashboard_url, timeout=90_000)
+        page.get_by_text("What to watch for").first.wait_for(timeout=90_000)
+        page.get_by_text("Month: 0").first.wait_for(timeout=30_000)
+        customers = page.locator("img").first
+        before = customers.screenshot()
+        for _ in range(3):
+            page.get_by_role("button", name="Step").click()
+        page.get_by_text("Month: 3").first.wait_for(timeout=30_000)
+        time.sleep(1.0)
+        assert customers.screenshot() != before  # the customer view changed
+        # a control, then Reset: the market restarts at month 0 with delays announced
+        assert page.get_by_text("Tell customers about delays: no").count() == 1
+        page.get_by_text("Tell customers about delays").first.click()
+        page.get_by_role("button", name="Reset").click()
+        page.get_by_text("Month: 0").first.wait_for(timeout=30_000)
+        page.get_by_text("Tell customers about delays: yes").first.wait_for(timeout=30_000)
+        page.get_by_role("button", name="Step").click()
+        page.get_by_text("Month: 1").first.wait_for(timeout=30_000)
+        page.screenshot(path=str(ARTIFACTS / "dashboard-en.png"), full_page=True)
+        # the language switch
+        page.get_by_role("button", name="de", exact=True).click()
+        page.get_by_text("Worauf achten").first.wait_for(timeout=60_000)
+        page.get_by_text("Monat: 0").first.wait_for(timeout=30_000)
+        assert page.get_by_text("Strategie unserer Firma").count() >= 1
+        page.screenshot(path=str(ARTIFACTS / "dashboard-de.png"), full_page=True)
+        browser.close()
+    assert (ARTIFACTS / "dashboard-de.png").stat().st_size > 10_000
