@@ -240,3 +240,7 @@ def main() -> None:
         print(f"marktsim: {problem}", file=sys.stderr)
         raise SystemExit(2)
     _app()
+
+
+if __name__ == "__main__":
+    main()
