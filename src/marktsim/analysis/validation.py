@@ -481,6 +481,55 @@ everybody else's, so the difference is retention, not spend.
 """)
 
 
+HORIZON_GRID = [
+    [],
+    ["customers.loyalty_growth_max=1.0"],
+    ["customers.loyalty_growth_max=1.0", "customers.bond_gain_max=0.05"],
+    ["competitors=same_as_focal"],
+    ["competitors=same_as_focal", "customers.loyalty_growth_max=1.0", "customers.bond_gain_max=0.05"],
+    ["market=growing", "competitors=same_as_focal"],
+]
+
+
+def horizon_region(report: Report, size: Size) -> None:
+    """Claim 3: search settings where acquisition-heavy leads early and retention-heavy late."""
+    n, reps = (3_000, 10) if size.n >= 10_000 else (600, 3)
+    horizons = [h for h in (12, 36, 120) if h <= size.horizon] or [size.horizon]
+    rows, found = [], []
+    for extra in HORIZON_GRID:
+        cum = {}
+        for strategy in ("retention_heavy", "acquisition_heavy"):
+            cfg = load_config([f"market.n_customers={n}", f"horizon={max(horizons)}", f"strategy={strategy}"] + extra)
+            ts = simulate(cfg, replicates=reps).timeseries.query("firm == 'focal'").sort_values(["replicate", "tick"])
+            ts = ts.assign(cum=ts.groupby("replicate").discounted_profit.cumsum())
+            cum[strategy] = {h: ts[ts.tick == h].cum.to_numpy() for h in horizons}
+        diffs = {h: mean_ci(cum["retention_heavy"][h] - cum["acquisition_heavy"][h]) for h in horizons}
+        early, late = diffs[horizons[0]], diffs[horizons[-1]]
+        if early[2] < 0 and late[1] > 0:
+            found.append(", ".join(extra) or "defaults")
+        row = {"setting (besides the defaults)": ", ".join(f"`{e}`" for e in extra) or "defaults"}
+        for h in horizons:
+            row[f"retention − acquisition after {h} months"] = fmt_ci(*diffs[h][:3])
+        rows.append(row)
+    conclusion = (f"Acquisition leads early and retention late in: {'; '.join(found)}." if found else
+                  "In none of these settings does the lead change hands: when a lone firm goes retention-heavy it "
+                  "trails from the first year on, and when the whole market does it leads from the first year on. "
+                  "In the model, retention does not pay *later* than acquisition; it pays or does not from the start.")
+    report.verdicts["claim 3 region"] = bool(found)
+    report.add(f"""
+#### Claim 3: is there a region where acquisition leads early and loyalty late?
+
+Cumulative discounted profit of a retention-heavy minus an acquisition-heavy focal firm
+(paired by seed; N = {n:,}, {reps} replicates), in settings chosen to make loyalty pay late:
+stronger growth of spend with tenure (`loyalty_growth_max`), slower bond building
+(`bond_gain_max`), the whole market adopting the strategy, a growing market.
+
+{markdown_table(pd.DataFrame(rows))}
+
+{conclusion}
+""")
+
+
 def abc_region(report: Report, size: Size) -> None:
     """Claim 5: abc with CRM vs uniform, at the default budget and where retention money is scarce."""
     rows, verdicts = [], []
@@ -644,6 +693,7 @@ def run(size_name: str = "full", out: Path | str = "docs") -> Path:
     report.add("## 3. The source texts' claims")
     report.add(CLAIMS)
     lone_firm_region(report, size)
+    horizon_region(report, size)
     abc_region(report, size)
     referral_value(report, size)
     report.add("## 4. Micro-level face validity")
@@ -670,12 +720,12 @@ from the studies' pages, run on 2026-11-23):
 |---|---|---|---|
 | 1 | winning a customer costs about five times keeping one for a year (001) | calibration, section 2 above | at the defaults CAC / retention cost per customer-year = 5.28 [5.23, 5.34] (docs/model.md §9); across the budget frontier the ratio moves with ρ (table above): it is an average-cost figure, and the marginal costs behave differently |
 | 2 | in a saturated market retention-heavy beats acquisition-heavy on 10-year NPV and churn; in a growing market the ranking flips or narrows (001, 004) | [retention_vs_acquisition](../experiments/retention_vs_acquisition) | **holds when the whole market adopts the strategy** (5.89 M vs 5.35 M, churn 10.6 % vs 24.8 %), **not for a lone firm** (4.20 M vs 5.62 M): a social dilemma. Churn is lower under retention-heavy everywhere. In the growing market retention-heavy wins (1.35 M vs 1.14 M): the ranking does not flip towards acquisition |
-| 3 | short-term incentives lead early, loyalty late (004) | [horizon](../experiments/horizon) | **not reproduced** for a lone firm: the ranking is the same at 12, 36 and 120 months (saturated: balanced ≈ acquisition-heavy ahead; growing: retention-heavy ahead at every horizon) |
+| 3 | short-term incentives lead early, loyalty late (004) | [horizon](../experiments/horizon), table below | **not reproduced**: the ranking is the same at 12, 36 and 120 months (saturated: balanced ≈ acquisition-heavy ahead; growing: retention-heavy ahead at every horizon), and in none of the settings searched below does the lead change hands |
 | 4 | a campaign that overloads capacity raises churn among existing customers too; existing_first, delay communication and capacity_aware each reduce it (002) | [capacity_shock](../experiments/capacity_shock) | **holds** for the campaign (established churn 3.0 % → 3.9 % a month, NPV −19 %), for delay communication (→ 2.35 %) and capacity_aware (→ 3.15 %); **not** for existing_first (3.91 %): the established customers alone exceed capacity |
 | 5 | ABC targeting with CRM beats uniform retention when value is Pareto-like (003) | [targeting](../experiments/targeting), table below | **not reproduced**: ABC ≈ uniform at the default weights, value-weighted worse; with weights 5 : 1 : 0.2 ABC loses to uniform both at the default budget and where retention money is scarce (table below) |
 | 6 | customers won by word of mouth are worth more than customers won by advertising (003) | table below | see below |
 
-Claims 2 (for a lone firm), 5 and 6 are examined further here:
+Claims 2 (for a lone firm), 3, 5 and 6 are examined further here:
 """
 
 
