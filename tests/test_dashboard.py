@@ -31,7 +31,7 @@ def test_every_scenario_runs_in_both_languages(scenario, lang):
     frame = model.datacollector.get_model_vars_dataframe()
     assert len(frame) == 4 and frame.notna().all().all()
     assert series_name(lang, "share", "focal") in frame.columns
-    assert model.scenario == scenario
+    assert model.scenario_key == scenario
 
 
 def test_translated_choices_map_back_to_config_options():

@@ -126,7 +126,7 @@ def settings_line(model: DashboardModel) -> str:
 def Explanation(model):
     update_counter.get()
     t = texts(model.lang)
-    title, body = SCENARIOS[model.scenario][model.lang]
+    title, body = SCENARIOS[model.scenario_key][model.lang]
     firms = ", ".join(f"<span style='color:{FIRM_COLOURS[j]}'>■</span> "
                       f"{series_name(model.lang, 'share', f).split(': ')[1]}" for j, f in enumerate(model.firm_names))
     solara.Markdown(f"### {title}\n\n**{t['explanation']}:** {body}\n\n{firms}\n\n"

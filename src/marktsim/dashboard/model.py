@@ -56,7 +56,7 @@ class DashboardModel(MarketModel):
                                         int(n_customers), int(seed)))
         super().__init__(cfg)
         self.lang = lang
-        self.scenario = scenario
+        self.scenario_key = scenario
         reporters = {}
         for metric in CHARTS:
             for j, firm in enumerate(self.firm_names):
