@@ -25,7 +25,7 @@ CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/ch
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
 @pytest.mark.parametrize("lang", ["de", "en"])
 def test_every_scenario_runs_in_both_languages(scenario, lang):
-    model = DashboardModel(scenario=SCENARIOS[scenario][lang][0], lang=lang, n_customers=300)
+    model = DashboardModel(preset=SCENARIOS[scenario][lang][0], lang=lang, n_customers=300)
     for _ in range(3):
         model.step()
     frame = model.datacollector.get_model_vars_dataframe()
@@ -71,7 +71,7 @@ def test_components_render_and_follow_the_model():
     from marktsim.dashboard import app
 
     warnings.filterwarnings("ignore", category=UserWarning)
-    model = DashboardModel(scenario="campaign_overload", lang="de", n_customers=400)
+    model = DashboardModel(preset="campaign_overload", lang="de", n_customers=400)
     _, explanation = solara.render(app.Explanation(model), handle_error=False)
     _, view = solara.render(app.CustomerView(model), handle_error=False)
     plot_fn, _page = app.chart("backlog_units", "de")

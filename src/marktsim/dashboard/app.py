@@ -38,7 +38,7 @@ def model_params(lang: str) -> dict:
     scenarios = [SCENARIOS[s][lang][0] for s in SCENARIOS]
     return {
         "lang": lang,
-        "scenario": {"type": "Select", "value": scenarios[0], "values": scenarios, "label": t["scenario"]},
+        "preset": {"type": "Select", "value": scenarios[0], "values": scenarios, "label": t["scenario"]},
         "market": select("market", "saturated", ["saturated", "growing"]),
         "strategy": select("strategy", "balanced",
                            ["balanced", "retention_heavy", "acquisition_heavy", "capacity_aware", "adaptive"]),

@@ -43,20 +43,21 @@ class DashboardModel(MarketModel):
     """The market with keyword parameters (as SolaraViz's controls pass them) and a
     DataCollector with one reporter per chart line (metric × firm)."""
 
-    def __init__(self, scenario: str = "custom", lang: str = "en", market: str = "saturated",
+    def __init__(self, preset: str = "custom", lang: str = "en", market: str = "saturated",
                  strategy: str = "balanced", retention_share: float = 0.5, budget_share: float = 0.08,
                  capacity_factor: float = 1.1, priority: str = "fifo", communicate_delays: bool = False,
                  crm: bool = True, targeting: str = "uniform", wom_positive: float = 0.03, rivals: str = "symmetric",
                  n_customers: int = 2000, seed: int = 0):
-        # the controls show translated choices; map them back to config options
-        scenario, market, strategy, priority, targeting, rivals = (
-            option(v) for v in (scenario, market, strategy, priority, targeting, rivals))
-        cfg = load_config(overrides_for(scenario, market, strategy, retention_share, budget_share, capacity_factor,
+        # the controls show translated choices; map them back to config options.
+        # (The ready scenario is called `preset`: Mesa 3.5 reserves `scenario` for its own Scenario objects.)
+        preset, market, strategy, priority, targeting, rivals = (
+            option(v) for v in (preset, market, strategy, priority, targeting, rivals))
+        cfg = load_config(overrides_for(preset, market, strategy, retention_share, budget_share, capacity_factor,
                                         priority, communicate_delays, crm, targeting, wom_positive, rivals,
                                         int(n_customers), int(seed)))
         super().__init__(cfg)
         self.lang = lang
-        self.scenario_key = scenario
+        self.scenario_key = preset
         reporters = {}
         for metric in CHARTS:
             for j, firm in enumerate(self.firm_names):
