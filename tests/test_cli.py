@@ -281,3 +281,22 @@ def test_a_failing_job_is_recorded_and_the_others_complete(tmp_path, monkeypatch
     monkeypatch.setattr(engine_runs, "run_replicate", real)
     cli.main()
     assert _complete(sweep) == 3 and not (failed / "FAILED").exists()
+
+
+def test_submitit_local_gives_the_sequential_results(tmp_path):
+    """The SLURM path (submitit) tested locally: hydra/launcher=submitit_local."""
+    sweep = ["-m", "strategy=retention_heavy,acquisition_heavy", *TINY, "progress=off"]
+    marktsim(*sweep, "results_dir=seq", cwd=tmp_path)
+    marktsim(*sweep, "results_dir=sub", "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=5", cwd=tmp_path)
+    seq, sub = _tables(tmp_path / "seq"), _tables(tmp_path / "sub")
+    assert len(seq) == 2 and seq.keys() == sub.keys()
+    for key in seq:
+        pd.testing.assert_frame_equal(seq[key], sub[key])
+
+
+def test_slurm_launcher_config_has_array_defaults(tmp_path):
+    text = marktsim("hydra/launcher=slurm", "--cfg", "hydra", cwd=tmp_path).stdout
+    launcher = OmegaConf.create(text).hydra.launcher if text.lstrip().startswith("hydra:") else OmegaConf.create(text).launcher
+    assert launcher._target_.endswith("SlurmLauncher")
+    assert launcher.timeout_min == 120 and launcher.mem_gb == 4 and launcher.cpus_per_task == 1
+    assert launcher.array_parallelism == 256 and launcher.partition is None
