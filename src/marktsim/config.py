@@ -131,6 +131,10 @@ def _build_schema() -> dict[str, Param]:
         _p("replicates", "int", "-", "replicates run inside one job (seeds spawned from `seed`)", "", 1, 1_000_000),
         _p("results_dir", "str", "path", "root folder of the command line's outputs"),
         _p("progress", "choice", "-", "progress bars: auto (only on a terminal), on, off", "", None, None, ("auto", "on", "off")),
+        _p("design.file", "str", "path", "design CSV written by marktsim-design (points run by this job's chunk)", "",
+           None, None, (), True, "no design: the job runs its own config"),
+        _p("design.chunk", "int", "-", "which chunk of the design this job runs", "", 0, None, (), True,
+           "no design"),
         # market
         _p("market.saturated", "bool", "-", "saturated market (every customer has a provider) or growing (prospects exist)"),
         _p("market.n_customers", "int", "customers", "number of customers (and prospects)", "N", 1, 10_000_000),
@@ -391,6 +395,11 @@ def _check_consistency(flat: dict[str, Any]) -> None:
         raise ConfigError(
             f"invalid config: customers.detractor_threshold = {flat['customers.detractor_threshold']} must be below "
             f"customers.promoter_threshold = {flat['customers.promoter_threshold']}"
+        )
+    if (flat["design.file"] is None) != (flat["design.chunk"] is None):
+        raise ConfigError(
+            f"invalid config: design.file = {flat['design.file']!r} with design.chunk = {flat['design.chunk']!r}; "
+            "allowed: both set (a design and the chunk this job runs) or both null"
         )
     if flat["market.network"] == "small_world" and flat["market.network_degree"] % 2:
         raise ConfigError(

@@ -37,6 +37,7 @@ class Sweep:
     timeseries: pd.DataFrame
     segments: pd.DataFrame
     summary: pd.DataFrame
+    design: pd.DataFrame | None = None  # parameter values of design points (point, factors...)
 
     @property
     def skipped(self) -> list[Job]:
@@ -73,21 +74,39 @@ def load_sweep(root: Path | str) -> Sweep:
     if not complete:
         raise ReportError(f"{root} holds {len(jobs)} job(s), none complete: " + ", ".join(j.key for j in jobs))
     names = _labels_for(complete)
-    order = sorted(set(names.values()))
     parts: dict[str, list[pd.DataFrame]] = {"timeseries": [], "segments": [], "summary": []}
+    designs = []
     for job in complete:
         for name in parts:
             frame = pd.read_parquet(job.path / f"{name}.parquet")
             frame.insert(0, "job", job.key)
-            frame.insert(0, "condition", names[job.condition])
-            frame.insert(0, "run", job.key + "#" + frame.replicate.astype(str))
+            base = names[job.condition]
+            if "point" in frame.columns:  # a design job: every point is a condition of its own
+                prefix = "" if base == "default" else base + ", "
+                frame.insert(0, "condition", prefix + "point=" + frame.point.astype(str))
+                run = job.key + "#" + frame.point.astype(str) + "#" + frame.replicate.astype(str)
+            else:
+                frame.insert(0, "condition", base)
+                run = job.key + "#" + frame.replicate.astype(str)
+            frame.insert(0, "run", run)
             parts[name].append(frame)
+        if (job.path / "design.csv").is_file():
+            designs.append(pd.read_csv(job.path / "design.csv", keep_default_na=False))
     tables = {}
     for name, frames in parts.items():
         table = pd.concat(frames, ignore_index=True)
-        table["condition"] = pd.Categorical(table.condition, categories=order)
+        labels = sorted(set(table.condition), key=_natural)
+        table["condition"] = pd.Categorical(table.condition, categories=labels)
         tables[name] = table
-    return Sweep(root, jobs, tables["timeseries"], tables["segments"], tables["summary"])
+    design = pd.concat(designs, ignore_index=True).drop_duplicates("point") if designs else None
+    return Sweep(root, jobs, tables["timeseries"], tables["segments"], tables["summary"], design)
+
+
+def _natural(label: str) -> tuple:
+    """Sort 'point=10' after 'point=9'."""
+    import re
+
+    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", label))
 
 
 def summary_by_condition(sweep: Sweep) -> pd.DataFrame:
@@ -163,6 +182,33 @@ def _plot_bands(ax, ts: pd.DataFrame, column: str, palette: dict, lab: dict) -> 
     return band
 
 
+MAX_CONDITIONS_PER_FIGURE = 60
+
+
+def _design_figure(sweep: Sweep, summary: pd.DataFrame, out: Path, lab: dict, plt, sns) -> list[tuple[str, str]]:
+    """Focal NPV (mean over replicates) of every design point against each factor."""
+    factors = [c for c in sweep.design.columns if c != "point"]
+    per_point = summary.groupby("point").npv.mean().rename("npv").reset_index().merge(sweep.design, on="point")
+    fig, axes = plt.subplots(1, len(factors), figsize=(3.6 * len(factors) + 0.5, 3.4), squeeze=False)
+    sentences = []
+    for ax, factor in zip(axes[0], factors):
+        values = per_point[factor]
+        if pd.api.types.is_numeric_dtype(values):
+            ax.scatter(values, per_point.npv, s=12, alpha=0.7)
+            rho = per_point[[factor, "npv"]].corr(method="spearman").iloc[0, 1]
+            sentences.append(f"{factor}: Spearman ρ = {rho:+.2f}")
+        else:
+            sns.boxplot(per_point, x=factor, y="npv", ax=ax)
+            means = per_point.groupby(factor).npv.mean()
+            sentences.append(f"{factor}: best level {means.idxmax()}")
+        ax.set_xlabel(factor, fontsize=8)
+        ax.set_ylabel(lab["npv"], fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "design.png", dpi=110)
+    plt.close(fig)
+    return [("design.png", lab["fig_design"].format(n=len(per_point)) + " " + "; ".join(sentences) + ".")]
+
+
 def _figures(sweep: Sweep, out: Path, lab: dict, firm: str = "focal") -> list[tuple[str, str]]:
     """Write the figures; return (file name, sentence) pairs."""
     import matplotlib
@@ -192,6 +238,10 @@ def _figures(sweep: Sweep, out: Path, lab: dict, firm: str = "focal") -> list[tu
     written.append(("timeseries.png", sentence))
 
     table = grouped_ci(summary, ["condition"], ["npv"])
+    if sweep.design is not None:
+        written.extend(_design_figure(sweep, summary, out, lab, plt, sns))
+    if len(table) > MAX_CONDITIONS_PER_FIGURE:
+        return written  # more conditions than a figure can show: the tables (summary.csv) hold them
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(table) + 1.5))
     y = np.arange(len(table))
     ax.errorbar(table.npv, y, xerr=[table.npv - table.npv_ci_low, table.npv_ci_high - table.npv],

@@ -92,6 +92,7 @@ def run_job(cfg: DictConfig) -> Path:
     results_root = Path(str(cfg.get("results_dir", "results")))
     try:
         valid = validate(cfg)
+        points = _design_points(cfg, valid)
     except ConfigError:
         _remove_empty_job(folder, results_root)
         raise
@@ -103,7 +104,7 @@ def run_job(cfg: DictConfig) -> Path:
     store.clear_partial(folder)
     store.write_json(folder / store.JOB_FILE, {"key": key, "overrides": overrides, "status": "running"})
     try:
-        return _simulate_job(valid, hc, folder, key, overrides)
+        return _simulate_job(valid, hc, folder, key, overrides, points)
     except Exception as exc:  # recorded, then re-raised so that Hydra reports it after the other jobs
         summary = store.record_failure(folder, exc)
         store.write_json(folder / store.JOB_FILE, {"key": key, "overrides": overrides, "status": "failed",
@@ -112,26 +113,66 @@ def run_job(cfg: DictConfig) -> Path:
         raise JobError(f"job {key} failed: {summary} (details: {folder / store.FAILED})") from exc
 
 
-def _simulate_job(valid: DictConfig, hc, folder: Path, key: str, overrides: list[str]) -> Path:
-    """Run the replicates of one validated job and write its folder."""
+def _design_points(cfg: DictConfig, valid: DictConfig) -> list[tuple[int, DictConfig, dict]] | None:
+    """For a design job: (point, validated config, values) of every point of its chunk."""
+    if valid.design.file is None:
+        return None
+    from marktsim.experiments.design import point_overrides, read_design
+
+    design = read_design(valid.design.file)
+    rows = design[design.chunk == valid.design.chunk]
+    if rows.empty:
+        raise ConfigError(f"invalid config: design.chunk = {valid.design.chunk}; allowed: 0 to {int(design.chunk.max())} "
+                          f"for {valid.design.file}")
+    points = []
+    for _, row in rows.iterrows():
+        values = point_overrides(row)
+        point_cfg = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
+        point_cfg.pop("hydra", None)
+        for name, value in values.items():
+            OmegaConf.update(point_cfg, name, value, merge=False)
+        try:
+            points.append((int(row.point), validate(point_cfg), values))
+        except ConfigError as exc:
+            raise ConfigError(f"{exc} (design point {int(row.point)} of {valid.design.file})") from None
+    return points
+
+
+def _simulate_job(valid: DictConfig, hc, folder: Path, key: str, overrides: list[str],
+                  points: list[tuple[int, DictConfig, dict]] | None = None) -> Path:
+    """Run the replicates of one validated job (each point of its design chunk, if any) and write its folder."""
     from marktsim.simulation import run_replicate
 
     from marktsim.results import Results
 
     reps = int(valid.replicates)
+    runs = [(None, valid)] if points is None else [(point, point_cfg) for point, point_cfg, _ in points]
     started = time.time()
     bar = None
     if _progress_enabled(valid.progress):
         from tqdm import tqdm
 
         label = f"job {hc.job.num}" if hc.mode.name == "MULTIRUN" else "run"
-        bar = tqdm(total=reps * int(valid.horizon), desc=f"{label} {key}"[:60], unit="tick", leave=False)
+        total = sum(reps * int(c.horizon) for _, c in runs)
+        bar = tqdm(total=total, desc=f"{label} {key}"[:60], unit="tick", leave=False)
+    parts = []
     try:
-        parts = [run_replicate(valid, r, bar.update if bar else None) for r in range(reps)]
+        for point, run_cfg in runs:
+            for r in range(reps):
+                part = run_replicate(run_cfg, r, bar.update if bar else None)
+                if point is not None:  # design points: a `point` column after `replicate`
+                    for name in ("timeseries", "segments", "summary"):
+                        getattr(part, name).insert(1, "point", point)
+                parts.append(part)
     finally:
         if bar is not None:
             bar.close()
     results = Results.concat(parts)
+    if points is not None:
+        import pandas as pd
+
+        table = pd.DataFrame([{"point": p, **values} for p, _, values in points])
+        store.atomic_write(folder / "design.csv", lambda path: table.to_csv(path, index=False))
     meta = {
         "key": key,
         "overrides": overrides,
@@ -222,7 +263,8 @@ def precheck(args: list[str]) -> str | None:
                 for value in _candidates(values):
                     combos.append([f"{k}={value if k == key else v}" for k, v in firsts.items()])
             for combo in combos:
-                validate(compose(config_name="config", overrides=fixed + combo))
+                composed = compose(config_name="config", overrides=fixed + combo)
+                _design_points(composed, validate(composed))
     except ConfigError as exc:
         return str(exc)
     except Exception as exc:  # Hydra's composition and override errors

@@ -135,7 +135,8 @@ class Job:
     @property
     def condition(self) -> str:
         """The job's overrides without the seed: jobs that differ only in seed are replicates."""
-        rest = [o for o in self.overrides if not o.lstrip("+~").startswith(("seed=", "replicates="))]
+        rest = [o for o in self.overrides
+                if not o.lstrip("+~").startswith(("seed=", "replicates=", "design.chunk="))]
         return ",".join(sorted(rest)) or "default"
 
 
