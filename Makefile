@@ -38,7 +38,7 @@ test-py312:
 	fi
 
 bench: install
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py --ten-k
 
 dashboard: install
 	$(BIN)/marktsim-dashboard
