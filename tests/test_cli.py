@@ -94,14 +94,19 @@ def _tables(root: Path) -> dict[str, pd.DataFrame]:
     return {job.name: pd.read_parquet(job / "timeseries.parquet") for job in job_dirs(root)}
 
 
+def _assert_launcher_matches_sequential(tmp_path, sweep, launcher, jobs):
+    """Run `sweep` sequentially and with `launcher` overrides: the same jobs, the same tables."""
+    marktsim(*sweep, "results_dir=seq", cwd=tmp_path)
+    marktsim(*sweep, "results_dir=other", *launcher, cwd=tmp_path)
+    seq, other = _tables(tmp_path / "seq"), _tables(tmp_path / "other")
+    assert len(seq) == jobs and seq.keys() == other.keys()
+    for key in seq:
+        pd.testing.assert_frame_equal(seq[key], other[key])
+
+
 def test_sweep_sequential_and_joblib_give_identical_results(tmp_path):
     sweep = ["-m", "strategy=retention_heavy,acquisition_heavy", "seed=range(0,2)", *TINY, "progress=off"]
-    marktsim(*sweep, "results_dir=seq", cwd=tmp_path)
-    marktsim(*sweep, "results_dir=par", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", cwd=tmp_path)
-    seq, par = _tables(tmp_path / "seq"), _tables(tmp_path / "par")
-    assert len(seq) == 4 and seq.keys() == par.keys()
-    for key in seq:
-        pd.testing.assert_frame_equal(seq[key], par[key])
+    _assert_launcher_matches_sequential(tmp_path, sweep, ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], 4)
 
 
 @pytest.mark.parametrize(
@@ -286,12 +291,8 @@ def test_a_failing_job_is_recorded_and_the_others_complete(tmp_path, monkeypatch
 def test_submitit_local_gives_the_sequential_results(tmp_path):
     """The SLURM path (submitit) tested locally: hydra/launcher=submitit_local."""
     sweep = ["-m", "strategy=retention_heavy,acquisition_heavy", *TINY, "progress=off"]
-    marktsim(*sweep, "results_dir=seq", cwd=tmp_path)
-    marktsim(*sweep, "results_dir=sub", "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=5", cwd=tmp_path)
-    seq, sub = _tables(tmp_path / "seq"), _tables(tmp_path / "sub")
-    assert len(seq) == 2 and seq.keys() == sub.keys()
-    for key in seq:
-        pd.testing.assert_frame_equal(seq[key], sub[key])
+    _assert_launcher_matches_sequential(tmp_path, sweep,
+                                        ["hydra/launcher=submitit_local", "hydra.launcher.timeout_min=5"], 2)
 
 
 def test_slurm_launcher_config_has_array_defaults(tmp_path):

@@ -3,7 +3,6 @@ browser (Playwright driving Debian's Chromium; skipped where no Chromium is inst
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from marktsim.dashboard.model import CHARTS, DashboardModel, series_name
+from marktsim.dashboard.model import DashboardModel, series_name
 from marktsim.dashboard.texts import SCENARIOS, TEXTS, option
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,6 +82,13 @@ def test_components_render_and_follow_the_model():
     force_update()
     assert "Monat: 12" in _templates(explanation)
     assert _images(view) != before_view and _images(plot) != before_plot
+
+
+@pytest.mark.parametrize("args, fragment", [(["--port", "70000"], "--port 70000"), (["--lang", "fr"], "fr")])
+def test_dashboard_command_refuses_bad_options(args, fragment):
+    proc = subprocess.run([str(Path(sys.executable).parent / "marktsim-dashboard"), *args],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and fragment in proc.stderr
 
 
 def _free_port() -> int:

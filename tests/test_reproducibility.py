@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from marktsim.config import load_config
 from marktsim.simulation import simulate
@@ -46,3 +47,9 @@ def test_replicate_seed_is_the_spawned_child():
     assert np.array_equal(model.columns.b2b, engine.random(600) < 0.1)
     other = MarketModel(load_config(CFG + ["seed=11"]), replicate=1)
     assert not np.array_equal(model.columns.value, other.columns.value)
+
+
+@pytest.mark.parametrize("replicates", [0, [], [-1]])
+def test_bad_replicate_requests_name_the_value(replicates):
+    with pytest.raises(ValueError, match=r"replicates = .*allowed"):
+        simulate(load_config(CFG), replicates=replicates)

@@ -49,7 +49,6 @@ class Report:
 
     out: Path
     sections: list[str] = field(default_factory=list)
-    verdicts: dict[str, bool] = field(default_factory=dict)
 
     def add(self, text: str) -> None:
         self.sections.append(text.strip() + "\n")
@@ -225,7 +224,6 @@ mean from the closed form with the model's timing: {max(errors):.2%}.
 """)
     report.figure(fig, "lifetime_value.png",
                   "Margin multiple: simulated mean and 95 % interval (points) against Gupta–Lehmann r/(1+d−r) (dashed).")
-    report.verdicts["lifetime value"] = max(errors) < (0.05 if size.n >= 10_000 else 0.15)
 
 
 # ----------------------------------------------------------------------------- published results
@@ -269,7 +267,6 @@ year; {horizon} months.
 
 {_rs_verdict(gains)}
 """)
-    report.verdicts["Reichheld & Sasser order of magnitude"] = bool(20 <= max(gains) <= 120)
 
 
 def _rs_verdict(gains: list[float]) -> str:
@@ -319,7 +316,6 @@ Reichheld's arithmetic is yearly net growth (≈ 5 % a year for 14 years: "doubl
 "not grown"). With monthly winning and losing the closed form gives 1.86 × and 0.88 ×; the
 model's bases grow by {factors[0.95][0]:.2f} × and {factors[0.90][0]:.2f} ×: {_bucket_verdict(factors)}
 """)
-    report.verdicts["leaky bucket"] = bool(factors[0.95][0] > 1.6 and 0.7 < factors[0.90][0] < 1.1)
 
 
 def _bucket_verdict(factors) -> str:
@@ -421,7 +417,6 @@ acquiring one more customer is {ma:,.0f} and that of retaining one more {mr:,.0f
 """)
     report.figure(fig, "marginal_costs.png",
                   "Average and marginal costs of winning and keeping a customer over ρ (left, log scale); focal NPV (right).")
-    report.verdicts["marginal costs equal at optimum"] = bool(mr and 0.5 <= ma / mr <= 2.0)
     return pd.DataFrame(rows)
 
 
@@ -466,7 +461,6 @@ def referral_value(report: Report, size: Size) -> None:
         rows.append({"customers": label, f"still with the firm after {window} months": fmt_ci(*mean_ci(kept[flag])[:3]),
                      "monthly revenue per customer won, then": fmt_ci(*mean_ci(revenue[flag])[:3])})
     better = np.mean(kept[True]) > np.mean(kept[False])
-    report.verdicts["referred customers stay longer"] = bool(better)
     report.add(f"""
 #### Claim 6: customers won by word of mouth are worth more
 
@@ -515,7 +509,6 @@ def horizon_region(report: Report, size: Size) -> None:
                   "In none of these settings does the lead change hands: when a lone firm goes retention-heavy it "
                   "trails from the first year on, and when the whole market does it leads from the first year on. "
                   "In the model, retention does not pay *later* than acquisition; it pays or does not from the start.")
-    report.verdicts["claim 3 region"] = bool(found)
     report.add(f"""
 #### Claim 3: is there a region where acquisition leads early and loyalty late?
 
@@ -602,7 +595,6 @@ def lone_firm_region(report: Report, size: Size) -> None:
                   "the closest are ties where acquisition is dear and retention spend far from saturation. "
                   "Acquisition pressure reaches every non-customer of the firm (three quarters of the market), "
                   "retention spend only its own customers: a lone firm gains more from the first.")
-    report.verdicts["claim 2 region for a lone firm"] = bool(found)
     report.add(f"""
 #### Claim 2 for a lone firm: is there a region where retention-heavy wins?
 
