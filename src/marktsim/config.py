@@ -73,6 +73,8 @@ class Param:
             text = "a list of three numbers >= 0 with a positive sum"
         elif self.kind == "floats":
             text = "null or a list of numbers >= 0 summing to 1"
+        elif self.kind == "factors":
+            text = "a list of key=low:high entries, numeric keys within their ranges"
         else:
             lo = "-inf" if self.low is None else _fmt(self.low)
             hi = "inf" if self.high is None else _fmt(self.high)
@@ -133,8 +135,19 @@ def _build_schema() -> dict[str, Param]:
         _p("progress", "choice", "-", "progress bars: auto (only on a terminal), on, off", "", None, None, ("auto", "on", "off")),
         _p("design.file", "str", "path", "design CSV written by marktsim-design (points run by this job's chunk)", "",
            None, None, (), True, "no design: the job runs its own config"),
-        _p("design.chunk", "int", "-", "which chunk of the design this job runs", "", 0, None, (), True,
-           "no design"),
+        _p("design.chunk", "int", "-", "which chunk of the design (file or sensitivity sample) this job runs", "", 0,
+           None, (), True, "no design"),
+        _p("sensitivity.method", "choice", "-", "global sensitivity analysis: each job runs one chunk of SALib's "
+           "Morris or Sobol sample", "", None, None, ("morris", "sobol"), True, "no sensitivity analysis"),
+        _p("sensitivity.factors", "factors", "-", "varied parameters, each key=low:high (a numeric key of this table)"),
+        _p("sensitivity.dummy", "bool", "-", "add a dummy factor that enters nothing (its indices show the noise floor)"),
+        _p("sensitivity.trajectories", "int", "-", "Morris: number of trajectories r", "r", 2, 10_000),
+        _p("sensitivity.levels", "int", "-", "Morris: grid levels p (even)", "p", 2, 100),
+        _p("sensitivity.samples", "int", "-", "Sobol: base sample size N (a power of two); runs N·(factors + 2)",
+           "", 2, 2**20),
+        _p("sensitivity.chunks", "int", "-", "jobs the sample is split into (sweep design.chunk over 0…chunks−1)",
+           "", 1, 100_000),
+        _p("sensitivity.seed", "int", "-", "seed of the sample and of the bootstrap intervals", "", 0, 2**32 - 1),
         # market
         _p("market.saturated", "bool", "-", "saturated market (every customer has a provider) or growing (prospects exist)"),
         _p("market.n_customers", "int", "customers", "number of customers (and prospects)", "N", 1, 10_000_000),
@@ -275,6 +288,19 @@ def _check(param: Param, value: Any) -> str | None:
         if kind == "choice" and value not in param.choices:
             return "is not an option"
         return None
+    if kind == "factors":
+        if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+            return "is not a list of key=low:high strings"
+        for spec in value:
+            try:
+                factor = parse_factor(spec)
+            except ConfigError as exc:
+                return "has entry " + str(exc).removeprefix("invalid factor ")
+            if factor.levels:
+                return f"has a categorical factor {spec!r}"
+        if len({x.split("=", 1)[0].strip() for x in value}) != len(value):
+            return "names a key twice"
+        return None
     if kind in ("floats3", "floats"):
         if not isinstance(value, list) or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value):
             return "is not a list of numbers"
@@ -396,24 +422,98 @@ def _check_consistency(flat: dict[str, Any]) -> None:
             f"invalid config: customers.detractor_threshold = {flat['customers.detractor_threshold']} must be below "
             f"customers.promoter_threshold = {flat['customers.promoter_threshold']}"
         )
-    if (flat["design.file"] is None) != (flat["design.chunk"] is None):
+    method = flat["sensitivity.method"]
+    if method is not None and flat["design.file"] is not None:
+        raise ConfigError(
+            f"invalid config: design.file = {flat['design.file']!r} with sensitivity.method = {method!r}; "
+            "allowed: one design per sweep (set design.file=null or sensitivity.method=null)"
+        )
+    if method is None and (flat["design.file"] is None) != (flat["design.chunk"] is None):
         raise ConfigError(
             f"invalid config: design.file = {flat['design.file']!r} with design.chunk = {flat['design.chunk']!r}; "
             "allowed: both set (a design and the chunk this job runs) or both null"
         )
+    if method is not None:
+        if not flat["sensitivity.factors"]:
+            raise ConfigError(f"invalid config: sensitivity.factors = [] with sensitivity.method = {method!r}; "
+                              "allowed: at least one key=low:high")
+        chunks = flat["sensitivity.chunks"]
+        if flat["design.chunk"] is None or flat["design.chunk"] >= chunks:
+            raise ConfigError(
+                f"invalid config: design.chunk = {flat['design.chunk']!r} with sensitivity.method = {method!r}; "
+                f"allowed: an integer in [0, {chunks - 1}] (sensitivity.chunks = {chunks}): sweep "
+                f"'design.chunk=range(0,{chunks})'"
+            )
+        if method == "morris" and flat["sensitivity.levels"] % 2:
+            raise ConfigError(f"invalid config: sensitivity.levels = {flat['sensitivity.levels']} is odd; "
+                              "allowed: an even integer in [2, 100]")
+        n = flat["sensitivity.samples"]
+        if method == "sobol" and n & (n - 1):
+            raise ConfigError(f"invalid config: sensitivity.samples = {n} is not a power of two; "
+                              "allowed: 2, 4, …, 1048576 (e.g. 256)")
     if flat["market.network"] == "small_world" and flat["market.network_degree"] % 2:
         raise ConfigError(
             f"invalid config: market.network_degree = {flat['market.network_degree']} is odd; allowed: an even integer in [0, 1000]"
         )
 
 
+# --------------------------------------------------------------------------- factors
+
+@dataclass(frozen=True)
+class Factor:
+    """One varied parameter: a numeric range or a list of levels."""
+
+    key: str
+    low: float | None = None
+    high: float | None = None
+    levels: tuple[str, ...] = ()
+
+    @property
+    def integer(self) -> bool:
+        return SCHEMA[self.key].kind == "int"
+
+
+def parse_factor(spec: str) -> Factor:
+    """``key=low:high`` or ``key=a,b,c``, checked against the config schema."""
+    if "=" not in spec:
+        raise ConfigError(f"invalid factor {spec!r}: expected key=low:high or key=a,b,c")
+    key, values = spec.split("=", 1)
+    key = key.strip()
+    if key not in SCHEMA:
+        raise ConfigError(f"invalid factor {spec!r}: unknown key {key}")
+    param = SCHEMA[key]
+    if ":" in values:
+        if param.kind not in ("int", "float"):
+            raise ConfigError(f"invalid factor {spec!r}: {key} is not numeric; allowed: {param.allowed()}")
+        try:
+            low, high = (float(v) for v in values.split(":"))
+        except ValueError:
+            raise ConfigError(f"invalid factor {spec!r}: low:high must be two numbers") from None
+        if not low < high:
+            raise ConfigError(f"invalid factor {spec!r}: low must be below high")
+        for bound in (low, high):
+            if (param.low is not None and bound < param.low) or (param.high is not None and bound > param.high):
+                raise ConfigError(f"invalid factor {spec!r}: {key} = {bound:g} is out of range; allowed: {param.allowed()}")
+        return Factor(key, low, high)
+    levels = tuple(v.strip() for v in values.split(",") if v.strip())
+    if len(levels) < 2:
+        raise ConfigError(f"invalid factor {spec!r}: give a range low:high or at least two levels a,b")
+    if param.kind == "choice":
+        bad = [v for v in levels if v not in param.choices]
+        if bad:
+            raise ConfigError(f"invalid factor {spec!r}: {key} = {bad[0]!r} is not an option; allowed: {param.allowed()}")
+    elif param.kind == "bool":
+        if any(v not in ("true", "false") for v in levels):
+            raise ConfigError(f"invalid factor {spec!r}: {key} takes true,false")
+    return Factor(key, levels=levels)
+
+
 # --------------------------------------------------------------------------- loading
 
-def load_config(overrides: Sequence[str] = ()) -> DictConfig:
-    """Compose the Hydra config tree in ``configs/`` with Hydra overrides and validate it.
-
-    Example: ``load_config(["market=growing", "firm.capacity=900", "seed=3"])``.
-    """
+def compose_config(overrides: Sequence[str] = (), config_dir: str | Path | None = None) -> DictConfig:
+    """Compose the Hydra config tree with overrides, unresolved and unvalidated (derived values
+    such as the budget follow later changes). `config_dir` adds a folder of the user's own
+    config files (e.g. ``experiment/myfirm.yaml``) to the search path."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from hydra.errors import HydraException
@@ -421,15 +521,33 @@ def load_config(overrides: Sequence[str] = ()) -> DictConfig:
 
     if isinstance(overrides, str):
         overrides = [overrides]
+    overrides = list(overrides)
+    if config_dir is not None:
+        folder = Path(config_dir).resolve()
+        if not folder.is_dir():
+            raise ConfigError(f"invalid config: config dir {str(config_dir)!r} is not a folder; allowed: a folder of "
+                              "config groups (e.g. experiment/myfirm.yaml)")
+        overrides = [f"hydra.searchpath=[file://{folder}]"] + overrides
     if GlobalHydra.instance().is_initialized():
         GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-            cfg = compose(config_name="config", overrides=list(overrides))
+            cfg = compose(config_name="config", overrides=overrides)
     except (HydraException, OmegaConfBaseException) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConfigError(f"invalid config: {first}") from None
-    return validate(cfg)
+    finally:
+        if GlobalHydra.instance().is_initialized():
+            GlobalHydra.instance().clear()
+    return cfg
+
+
+def load_config(overrides: Sequence[str] = (), config_dir: str | Path | None = None) -> DictConfig:
+    """Compose the Hydra config tree in ``configs/`` with Hydra overrides and validate it.
+
+    Example: ``load_config(["market=growing", "firm.capacity=900", "seed=3"])``.
+    """
+    return validate(compose_config(overrides, config_dir))
 
 
 # --------------------------------------------------------------------------- job keys

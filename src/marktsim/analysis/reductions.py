@@ -55,3 +55,61 @@ def lifetime_config(n: int, hazard: float, horizon: int, annual_discount: float 
         f"firm.margin={margin}", f"market.annual_discount_rate={annual_discount}", f"market.n_customers={n}",
         f"horizon={horizon}",
     ])
+
+
+def split_config(n: int, horizon: int, budget: float, rho: float = 0.5, **kw) -> DictConfig:
+    """A reduction whose best retention share follows from a deterministic recursion
+    (`split_npv`): saturated, focal firm and one rival that spends nothing, global mixing, no
+    word of mouth, satisfaction irrelevant (h_s = λ = 0), equal values, unlimited capacity,
+    no tenure growth, no onboarding cost, bonds starting at 0."""
+    return load_config(split_overrides(n, horizon, budget, rho, **kw))
+
+
+def split_overrides(n: int, horizon: int, budget: float, rho: float = 0.5, h0: float = 0.03, kappa: float = 0.9,
+                    gain_max: float = 0.5, r_scale: float = 5.0, decay: float = 0.2, a_max: float = 0.1,
+                    a_scale: float = 2.0, margin: float = 0.3, value: float = 100.0) -> list[str]:
+    """The overrides of `split_config`."""
+    return ([
+        "market.n_competitors=1", "market.network=global", f"market.n_customers={n}", f"horizon={horizon}",
+        "customers.wom_positive=0", "customers.wom_negative=0", "customers.churn_dissatisfaction=0",
+        "customers.satisfaction_protection=0", "customers.b2b_share=0", "customers.value_sigma_log=0",
+        f"customers.value_mean={value}", "customers.loyalty_growth_max=0", "customers.bond_init=0",
+        "customers.referral_bonus=0", "customers.personalisation=0", "firm.crm=false", "firm.capacity=null",
+        "firm.onboarding_cost=0", f"firm.margin={margin}", f"firm.budget={budget}",
+        f"strategy.retention_share={rho}", "competitors.budget_share=0", f"customers.churn_base={h0}",
+        f"customers.bond_protection={kappa}", f"customers.bond_gain_max={gain_max}",
+        f"customers.retention_scale={r_scale}", f"customers.bond_decay={decay}",
+        f"market.acquisition_max={a_max}", f"market.acquisition_scale={a_scale}",
+    ])
+
+
+def split_npv(cfg: DictConfig, rho: float) -> float:
+    """Expected focal NPV of `split_config` at retention share `rho`, in the large-N limit.
+
+    Focal customers are followed in cohorts by the tick they joined (their bonds differ):
+    each tick every cohort's bond moves by §2.4 with r = ρ·B / (focal customers), a cohort
+    keeps 1 − h_0·(1 − κ·b) of its customers (§2.6; the idle rival exerts no pull), and the
+    rival's customers join the focal firm at rate h_0 + (1 − h_0)·P with
+    P = a_max·(1 − exp(−(1 − ρ)·B / (a_scale·N))) (their bonds stay 0: the rival spends nothing).
+    """
+    c, m = cfg.customers, cfg.market
+    n, budget = float(m.n_customers), float(cfg.firm.budget)
+    discount = (1.0 + float(m.annual_discount_rate)) ** (1.0 / 12.0) - 1.0
+    acquisition, retention = (1.0 - rho) * budget, rho * budget
+    pressure = float(m.acquisition_max) * -math.expm1(-acquisition / (float(m.acquisition_scale) * n))
+    counts, bonds = [n / 2.0], [float(c.bond_init)]
+    rival = n / 2.0
+    npv = 0.0
+    for tick in range(1, int(cfg.horizon) + 1):
+        focal = sum(counts)
+        spend = retention if focal > 0 else 0.0
+        gain = float(c.bond_gain_max) * -math.expm1(-spend / max(focal, 1e-300) / float(c.retention_scale))
+        bonds = [b * (1.0 - float(c.bond_decay)) + (1.0 - b) * gain for b in bonds]
+        kept = [k * (1.0 - min(1.0, float(c.churn_base) * (1.0 - float(c.bond_protection) * b)))
+                for k, b in zip(counts, bonds)]
+        joined = rival * (float(c.churn_base) + (1.0 - float(c.churn_base)) * pressure)
+        rival += focal - sum(kept) - joined
+        counts, bonds = kept + [joined], bonds + [float(c.bond_init)]
+        profit = float(cfg.firm.margin) * float(c.value_mean) * focal - acquisition - spend
+        npv += profit / (1.0 + discount) ** tick
+    return npv

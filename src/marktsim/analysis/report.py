@@ -323,6 +323,50 @@ def _figures(sweep: Sweep, out: Path, lab: dict, firm: str = "focal") -> list[tu
     return written
 
 
+def _sensitivity_section(sweep: Sweep, out: Path, lab: dict, figures: list[tuple[str, str]]) -> list[str]:
+    """For a sensitivity sweep: sensitivity_<method>.csv, its figure and a ranked table."""
+    from omegaconf import OmegaConf
+
+    from marktsim.analysis import sensitivity as sa
+
+    complete = [j for j in sweep.jobs if j.complete]
+    first = OmegaConf.load(complete[0].path / "config.yaml")
+    if not (first.get("sensitivity") and first.sensitivity.method):
+        return []
+    try:
+        sens = sa.sensitivity_config([OmegaConf.load(j.path / "config.yaml") for j in complete])
+    except ValueError as exc:
+        raise ReportError(str(exc)) from None
+    title = [f"## {lab['sensitivity'].format(method=sens.method)}", ""]
+    try:
+        analysis = sa.analyse(sens, sa.outputs_per_point(sweep.summary), int(first.replicates))
+    except sa.SensitivityIncomplete as exc:
+        return title + [lab["sensitivity_missing"].format(reason=exc), ""]
+    table = analysis.indices.assign(above_noise=sa.above_noise(analysis))
+    table.to_csv(out / f"sensitivity_{sens.method}.csv", index=False)
+    key = "μ*" if sens.method == "morris" else "ST"
+    lines = title + [lab["sensitivity_intro"].format(points=analysis.points, method=sens.method,
+                                                     reps=analysis.replicates, key=key), ""]
+    tops = {}
+    for output, g in table.groupby("output", sort=False):
+        rows = []
+        for r in g.itertuples():
+            row = {lab["rank"]: r.rank, lab["parameter"]: r.parameter}
+            if sens.method == "morris":
+                row["μ*"] = f"{r.mu_star:.4g} ± {r.mu_star_conf:.2g}"
+                row["σ"] = f"{r.sigma:.4g}"
+            else:
+                row["S1"] = f"{r.S1:.3f} ± {r.S1_conf:.3f}"
+                row["ST"] = f"{r.ST:.3f} ± {r.ST_conf:.3f}"
+            row[""] = "" if r.above_noise else lab["noise"]
+            rows.append(row)
+        tops[output] = ", ".join(g.parameter.head(3))
+        lines += [f"### {lab['columns'][output]}", "", markdown_table(pd.DataFrame(rows)), ""]
+    name = sa.figure(analysis, out, lab)
+    figures.insert(0, (name, lab["fig_sensitivity"].format(npv=tops["npv"], churn=tops["churn_annual"])))
+    return lines
+
+
 def write_report(root: Path | str, out: Path | str | None = None, lang: str = "en") -> Path:
     """Build summary.csv, the figures and report.md for `root`; return the report's path."""
     lab = labels(lang)
@@ -356,12 +400,15 @@ def write_report(root: Path | str, out: Path | str | None = None, lang: str = "e
         + f"; {len(sweep.failed)} {lab['failed']}: "
         + (", ".join(f"`{j.key}` ({j.error})" for j in sweep.failed) or lab["none_incomplete"]),
         "",
-        f"## {lab['summary_table']}",
-        "",
-        markdown_table(shown),
-        "",
     ]
-    if not horizons.empty:
+    lines += _sensitivity_section(sweep, out, lab, figures)
+    lines += [f"## {lab['summary_table']}", ""]
+    if len(shown) > MAX_CONDITIONS_PER_FIGURE:
+        lines += [lab["many_conditions"].format(n=len(shown)), ""]
+    else:
+        lines += [markdown_table(shown), ""]
+    few = len(shown) <= MAX_CONDITIONS_PER_FIGURE  # else the CSV files hold the per-condition tables
+    if not horizons.empty and few:
         lines += [f"## {lab['horizon_table']}", ""]
         rows = []
         for month, g in horizons.groupby("month"):
@@ -374,7 +421,7 @@ def write_report(root: Path | str, out: Path | str | None = None, lang: str = "e
         for month, g in horizons.groupby("month"):
             lines.append(lab["horizon_sentence"].format(h=month, who=g.loc[g.cum_npv.idxmax()].condition))
         lines.append("")
-    if not churn_split.empty:
+    if not churn_split.empty and few:
         lines += [f"## {lab['churn_split']}", ""]
         rows = [{lab["condition"]: r.condition,
                  lab["churn_new"]: fmt_ci(r.churn_new, r.churn_new_ci_low, r.churn_new_ci_high),

@@ -113,20 +113,32 @@ def run_job(cfg: DictConfig) -> Path:
         raise JobError(f"job {key} failed: {summary} (details: {folder / store.FAILED})") from exc
 
 
-def _design_points(cfg: DictConfig, valid: DictConfig) -> list[tuple[int, DictConfig, dict]] | None:
-    """For a design job: (point, validated config, values) of every point of its chunk."""
-    if valid.design.file is None:
-        return None
-    from marktsim.experiments.design import point_overrides, read_design
+def _design_points(cfg: DictConfig, valid: DictConfig, check_only: bool = False) -> list[tuple[int, DictConfig, dict]] | None:
+    """For a design or sensitivity job: (point, validated config, values) of every point of its chunk.
 
-    design = read_design(valid.design.file)
-    rows = design[design.chunk == valid.design.chunk]
-    if rows.empty:
-        raise ConfigError(f"invalid config: design.chunk = {valid.design.chunk}; allowed: 0 to {int(design.chunk.max())} "
-                          f"for {valid.design.file}")
+    With `check_only` (the pre-check of a whole sweep) a sensitivity chunk is checked by its
+    first and last point: its values lie within the schema's ranges by construction."""
+    if valid.sensitivity.method is not None:
+        from marktsim.experiments import sensitivity
+
+        rows = sensitivity.chunk_points(valid.sensitivity, int(valid.design.chunk))
+        if check_only:
+            rows = rows.iloc[[0, -1]]
+        to_values, source = sensitivity.values, f"the {valid.sensitivity.method} sample"
+    elif valid.design.file is not None:
+        from marktsim.experiments.design import point_overrides, read_design
+
+        design = read_design(valid.design.file)
+        rows = design[design.chunk == valid.design.chunk]
+        if rows.empty:
+            raise ConfigError(f"invalid config: design.chunk = {valid.design.chunk}; allowed: 0 to "
+                              f"{int(design.chunk.max())} for {valid.design.file}")
+        to_values, source = point_overrides, str(valid.design.file)
+    else:
+        return None
     points = []
     for _, row in rows.iterrows():
-        values = point_overrides(row)
+        values = to_values(row)
         point_cfg = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
         point_cfg.pop("hydra", None)
         for name, value in values.items():
@@ -134,7 +146,7 @@ def _design_points(cfg: DictConfig, valid: DictConfig) -> list[tuple[int, DictCo
         try:
             points.append((int(row.point), validate(point_cfg), values))
         except ConfigError as exc:
-            raise ConfigError(f"{exc} (design point {int(row.point)} of {valid.design.file})") from None
+            raise ConfigError(f"{exc} (design point {int(row.point)} of {source})") from None
     return points
 
 
@@ -264,7 +276,7 @@ def precheck(args: list[str]) -> str | None:
                     combos.append([f"{k}={value if k == key else v}" for k, v in firsts.items()])
             for combo in combos:
                 composed = compose(config_name="config", overrides=fixed + combo)
-                _design_points(composed, validate(composed))
+                _design_points(composed, validate(composed), check_only=True)
     except ConfigError as exc:
         return str(exc)
     except Exception as exc:  # Hydra's composition and override errors

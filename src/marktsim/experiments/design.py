@@ -18,64 +18,14 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from marktsim.config import SCHEMA, ConfigError
+from marktsim.config import SCHEMA, ConfigError, Factor, parse_factor  # noqa: F401 (re-exported)
 
 METHODS = ("lhs", "sobol", "grid")
-
-
-@dataclass(frozen=True)
-class Factor:
-    """One varied parameter: a numeric range or a list of levels."""
-
-    key: str
-    low: float | None = None
-    high: float | None = None
-    levels: tuple[str, ...] = ()
-
-    @property
-    def integer(self) -> bool:
-        return SCHEMA[self.key].kind == "int"
-
-
-def parse_factor(spec: str) -> Factor:
-    """``key=low:high`` or ``key=a,b,c``, checked against the config schema."""
-    if "=" not in spec:
-        raise ConfigError(f"invalid factor {spec!r}: expected key=low:high or key=a,b,c")
-    key, values = spec.split("=", 1)
-    key = key.strip()
-    if key not in SCHEMA:
-        raise ConfigError(f"invalid factor {spec!r}: unknown key {key}")
-    param = SCHEMA[key]
-    if ":" in values:
-        if param.kind not in ("int", "float"):
-            raise ConfigError(f"invalid factor {spec!r}: {key} is not numeric; allowed: {param.allowed()}")
-        try:
-            low, high = (float(v) for v in values.split(":"))
-        except ValueError:
-            raise ConfigError(f"invalid factor {spec!r}: low:high must be two numbers") from None
-        if not low < high:
-            raise ConfigError(f"invalid factor {spec!r}: low must be below high")
-        for bound in (low, high):
-            if (param.low is not None and bound < param.low) or (param.high is not None and bound > param.high):
-                raise ConfigError(f"invalid factor {spec!r}: {key} = {bound:g} is out of range; allowed: {param.allowed()}")
-        return Factor(key, low, high)
-    levels = tuple(v.strip() for v in values.split(",") if v.strip())
-    if len(levels) < 2:
-        raise ConfigError(f"invalid factor {spec!r}: give a range low:high or at least two levels a,b")
-    if param.kind == "choice":
-        bad = [v for v in levels if v not in param.choices]
-        if bad:
-            raise ConfigError(f"invalid factor {spec!r}: {key} = {bad[0]!r} is not an option; allowed: {param.allowed()}")
-    elif param.kind == "bool":
-        if any(v not in ("true", "false") for v in levels):
-            raise ConfigError(f"invalid factor {spec!r}: {key} takes true,false")
-    return Factor(key, levels=levels)
 
 
 def unit_sample(method: str, points: int, dims: int, seed: int) -> np.ndarray:

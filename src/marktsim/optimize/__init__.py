@@ -1,0 +1,1 @@
+"""marktsim-optimize: the budget and retention share for a strategist's scenario (Optuna)."""
