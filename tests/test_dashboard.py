@@ -175,6 +175,46 @@ def test_dashboard_in_a_real_browser(dashboard_url):
         page.get_by_text("Worauf achten").first.wait_for(timeout=60_000)
         page.get_by_text("Monat: 0").first.wait_for(timeout=30_000)
         assert page.get_by_text("Strategie unserer Firma").count() >= 1
+        # Mesa's own controls follow the switch
+        page.get_by_role("button", name="Schritt", exact=True).click()
+        page.get_by_text("Monat: 1").first.wait_for(timeout=30_000)
+        assert page.get_by_role("button", name="Zurücksetzen").count() == 1
+        assert page.get_by_text("Modellparameter").count() >= 1 and page.get_by_text("Model Parameters").count() == 0
         page.screenshot(path=str(ARTIFACTS / "dashboard-de.png"), full_page=True)
         browser.close()
     assert (ARTIFACTS / "dashboard-de.png").stat().st_size > 10_000
+
+
+
+def test_mesa_captions_follow_the_language_switch():
+    """Mesa's own SolaraViz captions (Controls, Reset, Step, …) go through the dashboard's
+    language: German in German mode, Mesa's English otherwise, other text untouched."""
+    import ipyvuetify
+    import mesa.visualization.solara_viz as viz
+    import solara
+
+    from marktsim.dashboard import app  # installs the captions
+    from marktsim.dashboard.texts import MESA_CAPTIONS
+
+    def rendered(element) -> set[str]:
+        _, rc = solara.render(element, handle_error=False)
+        out = set()
+        for w in rc.find(ipyvuetify.VuetifyWidget).widgets:
+            for value in (getattr(w, "children", None) or []):
+                if isinstance(value, str):
+                    out.add(value)
+        return out
+
+    try:
+        app.language.set("de")
+        assert rendered(viz.solara.Button(label="Reset")) == {"Zurücksetzen"}
+        assert rendered(viz.solara.Button(label="Step")) == {"Schritt"}
+        from marktsim.dashboard.mesa_captions import translate
+
+        assert translate("Step: 12", "de") == "Schritt: 12" and translate("Step: 12", "en") == "Step: 12"
+        assert rendered(viz.solara.Button(label="Unrelated")) == {"Unrelated"}
+        assert set(MESA_CAPTIONS["de"]) >= {"Controls", "Model Parameters", "Play Interval (ms)", "Reset", "Step"}
+        app.language.set("en")
+        assert rendered(viz.solara.Button(label="Reset")) == {"Reset"}
+    finally:
+        app.language.set("en")

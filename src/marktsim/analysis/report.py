@@ -18,7 +18,7 @@ import pandas as pd
 
 from marktsim.analysis.labels import labels
 from marktsim.analysis.stats import fmt_ci, grouped_ci, markdown_table
-from marktsim.experiments.store import Job, find_jobs
+from marktsim.experiments.store import Job, dataset_paths, find_jobs
 
 SUMMARY_METRICS = ["npv", "profit", "revenue", "churn_annual", "final_share", "cac", "cost_ratio", "clv", "romi"]
 HORIZONS = (12, 36, 120)
@@ -60,8 +60,22 @@ def _labels_for(jobs: list[Job]) -> dict[str, str]:
     return {c: ", ".join(sorted(s - common)) or "default" for c, s in sets.items()}
 
 
-def load_sweep(root: Path | str) -> Sweep:
-    """Read the complete jobs below `root`; raise ReportError if there is nothing to read."""
+def _read(paths: list[Path], name: str, firms: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """One table of the sweeps' datasets (only complete jobs are there), optionally only some firms."""
+    import pyarrow.dataset as ds
+
+    parts = [ds.dataset(path / name, format="parquet", partitioning="hive") for path in paths]
+    data = parts[0] if len(parts) == 1 else ds.dataset(parts)
+    flt = ds.field("firm").isin(list(firms)) if firms else None
+    frame = data.to_table(filter=flt).to_pandas()
+    frame["job"] = frame["job"].astype(str)
+    return frame
+
+
+def load_sweep(root: Path | str, firms: tuple[str, ...] | None = None) -> Sweep:
+    """Read the complete jobs below `root` from their sweep's Parquet dataset; raise ReportError if
+    there is nothing to read. `firms` limits the time series and segments to those firms (the
+    summary always holds every firm)."""
     root = Path(root)
     if not root.exists():
         raise ReportError(f"no such folder: {root}")
@@ -74,30 +88,28 @@ def load_sweep(root: Path | str) -> Sweep:
     if not complete:
         raise ReportError(f"{root} holds {len(jobs)} job(s), none complete: " + ", ".join(j.key for j in jobs))
     names = _labels_for(complete)
-    parts: dict[str, list[pd.DataFrame]] = {"timeseries": [], "segments": [], "summary": []}
-    designs = []
-    for job in complete:
-        for name in parts:
-            frame = pd.read_parquet(job.path / f"{name}.parquet")
-            frame.insert(0, "job", job.key)
-            base = names[job.condition]
-            if "point" in frame.columns:  # a design job: every point is a condition of its own
-                prefix = "" if base == "default" else base + ", "
-                frame.insert(0, "condition", prefix + "point=" + frame.point.astype(str))
-                run = job.key + "#" + frame.point.astype(str) + "#" + frame.replicate.astype(str)
-            else:
-                frame.insert(0, "condition", base)
-                run = job.key + "#" + frame.replicate.astype(str)
-            frame.insert(0, "run", run)
-            parts[name].append(frame)
-        if (job.path / "design.csv").is_file():
-            designs.append(pd.read_csv(job.path / "design.csv", keep_default_na=False))
+    label = {j.key: names[j.condition] for j in complete}
+    paths = dataset_paths(complete)
     tables = {}
-    for name, frames in parts.items():
-        table = pd.concat(frames, ignore_index=True)
-        labels = sorted(set(table.condition), key=_natural)
-        table["condition"] = pd.Categorical(table.condition, categories=labels)
-        tables[name] = table
+    for name in ("timeseries", "segments", "summary"):
+        frame = _read(paths, name, None if name == "summary" else firms)
+        frame = frame[frame.job.isin(label)]
+        base = frame.job.map(label)
+        rep = frame.replicate.astype(str)
+        if "point" in frame.columns:  # a design job: every point is a condition of its own
+            prefix = (base + ", ").where(base != "default", "")
+            condition = prefix + "point=" + frame.point.astype(str)
+            run = frame.job + "#" + frame.point.astype(str) + "#" + rep
+        else:
+            condition, run = base, frame.job + "#" + rep
+        frame.insert(0, "job", frame.pop("job"))
+        frame.insert(0, "condition", condition)
+        frame.insert(0, "run", run)
+        labels = sorted(set(frame.condition), key=_natural)
+        frame["condition"] = pd.Categorical(frame.condition, categories=labels)
+        tables[name] = frame.reset_index(drop=True)
+    designs = [pd.read_csv(j.path / "design.csv", keep_default_na=False) for j in complete
+               if (j.path / "design.csv").is_file()]
     design = pd.concat(designs, ignore_index=True).drop_duplicates("point") if designs else None
     return Sweep(root, jobs, tables["timeseries"], tables["segments"], tables["summary"], design)
 
@@ -370,7 +382,7 @@ def _sensitivity_section(sweep: Sweep, out: Path, lab: dict, figures: list[tuple
 def write_report(root: Path | str, out: Path | str | None = None, lang: str = "en") -> Path:
     """Build summary.csv, the figures and report.md for `root`; return the report's path."""
     lab = labels(lang)
-    sweep = load_sweep(root)
+    sweep = load_sweep(root, firms=("focal",))
     out = Path(out) if out is not None else Path(root) / "report"
     out.mkdir(parents=True, exist_ok=True)
     table = summary_by_condition(sweep)

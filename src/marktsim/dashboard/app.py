@@ -19,6 +19,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from mesa.visualization import SolaraViz, make_plot_component  # noqa: E402
 from mesa.visualization.utils import update_counter  # noqa: E402
 
+from marktsim.dashboard import mesa_captions  # noqa: E402
 from marktsim.dashboard.model import CHARTS, DashboardModel, series_name  # noqa: E402
 from marktsim.dashboard.texts import SCENARIOS, texts  # noqa: E402
 
@@ -137,6 +138,7 @@ def components(lang: str) -> list:
 
 
 language = solara.reactive(os.environ.get("MARKTSIM_LANG", "en") if os.environ.get("MARKTSIM_LANG") in ("de", "en") else "en")
+mesa_captions.install(lambda: language.value)  # Mesa's own captions (Reset, Step, …) follow the switch
 
 
 @solara.component

@@ -151,3 +151,22 @@ def option(value: str) -> str:
         if value in (scenario["en"][0], scenario["de"][0]):
             return key
     return value
+
+
+# Mesa's own SolaraViz captions (English in Mesa) and their translations; see mesa_captions.py.
+MESA_CAPTIONS = {
+    "de": {
+        "Controls": "Steuerung",
+        "Play Interval (ms)": "Abspieltakt (ms)",
+        "Render Interval (steps)": "Zeichnen alle (Schritte)",
+        "Use Threads": "Threads verwenden",
+        "Increase play interval to avoid skipping plots": "Abspieltakt erhöhen, damit keine Diagramme ausfallen",
+        "Model Parameters": "Modellparameter",
+        "Information": "Information",
+        "Command Console": "Befehlskonsole",
+        "Reset": "Zurücksetzen",
+        "Step": "Schritt",
+    },
+}
+MESA_PREFIXES = {"de": {"Step: ": "Schritt: ", "Time: ": "Zeit: "}}
+

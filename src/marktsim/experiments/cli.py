@@ -12,6 +12,7 @@ value and what is allowed, exits with status 2 and leaves no job folder behind.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import time
@@ -32,6 +33,8 @@ class JobFailed(Exception):
 class JobError(RuntimeError):
     """A job raised while running; it is recorded in its folder and in the sweep's index."""
 
+
+CWD_ENV = "MARKTSIM_CWD"  # the directory the command was started in (for jobs run elsewhere)
 
 # keys that do not change results: a resumed job may differ in them
 _COSMETIC = ("progress", "results_dir")
@@ -98,6 +101,7 @@ def run_job(cfg: DictConfig) -> Path:
         raise
     key = job_key(hc.job.override_dirname)
     if _resume_state(folder, valid) == "done":
+        store.publish(folder, key)  # in case the earlier run stopped between marker and dataset
         print(f"marktsim: {key}: complete already, skipped", file=sys.stderr)
         store.record_index(folder.parent, {"key": key, "status": "skipped"})
         return folder
@@ -128,7 +132,10 @@ def _design_points(cfg: DictConfig, valid: DictConfig, check_only: bool = False)
     elif valid.design.file is not None:
         from marktsim.experiments.design import point_overrides, read_design
 
-        design = read_design(valid.design.file)
+        path = Path(str(valid.design.file)).expanduser()
+        if not path.is_absolute() and os.environ.get(CWD_ENV):
+            path = Path(os.environ[CWD_ENV]) / path  # a job on another worker (Ray): the command's directory
+        design = read_design(path)
         rows = design[design.chunk == valid.design.chunk]
         if rows.empty:
             raise ConfigError(f"invalid config: design.chunk = {valid.design.chunk}; allowed: 0 to "
@@ -197,8 +204,32 @@ def _simulate_job(valid: DictConfig, hc, folder: Path, key: str, overrides: list
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     store.write_job(folder, results, OmegaConf.to_yaml(valid), meta)
+    store.publish(folder, key)
     store.record_index(folder.parent, {"key": key, "status": "complete", "wall_time_s": meta["wall_time_s"]})
     return folder
+
+
+def _register_ray_launcher() -> None:
+    """``hydra/launcher=ray``: hydra-ray-launcher's config, with one workaround and one default.
+
+    The plugin (1.2.2) sets ``ray.init.object_store_memory`` to 75 MB unless the key exists,
+    and Ray 2.x refuses any object_store_memory when joining an existing cluster: the key is
+    set to null here (Ray's own default). Each job is one task on one core (``num_cpus: 1``).
+    ``ray.init.address`` null means RAY_ADDRESS if set, else a new local Ray instance.
+    """
+    try:
+        from hydra_plugins.hydra_ray_launcher._config import RayLauncherConf
+    except ImportError:  # the optional Ray extra is not installed
+        return
+    from hydra.core.config_store import ConfigStore
+
+    node = OmegaConf.structured(RayLauncherConf)
+    node.ray.init.object_store_memory = None
+    node.ray.remote.num_cpus = 1
+    ConfigStore.instance().store(group="hydra/launcher", name="ray", node=node, provider="marktsim")
+
+
+_register_ray_launcher()
 
 
 @hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base="1.3")
@@ -287,12 +318,78 @@ def precheck(args: list[str]) -> str | None:
     return None
 
 
+def absolute_paths(args: list[str]) -> list[str]:
+    """Make a sweep's folder and design file absolute, resolved here, before any job starts.
+
+    Launchers that run jobs elsewhere (Ray workers, SLURM nodes) have another working
+    directory and another clock: a relative ``hydra.sweep.dir``, or the default one with its
+    timestamp, would be resolved there. Single runs and Hydra's own flags are left alone."""
+    if not any(a in _PASSTHROUGH for a in args) and "hydra.mode=MULTIRUN" not in args:
+        multirun = _declares_multirun(args)
+        if not multirun:
+            return args
+    out = []
+    for a in args:
+        if a.startswith("hydra.sweep.dir="):
+            key, value = a.split("=", 1)
+            if value and "${" not in value and "," not in value:
+                a = f"{key}={Path(value).expanduser().resolve()}"
+        out.append(a)
+    if not any(a.startswith("hydra.sweep.dir=") for a in out):
+        folder = _sweep_dir(out)
+        if folder is not None:
+            out.append(f"hydra.sweep.dir={Path(folder).resolve()}")
+    # a relative design.file is read against this directory (it stays relative in job keys)
+    out.append(f"++hydra.job.env_set.{CWD_ENV}={Path.cwd()}")
+    return out
+
+
+def _compose_hydra(args: list[str]):
+    """The composed config with its hydra node, for the first value of every swept key."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    overrides = [a for a in args if a not in _PASSTHROUGH]
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    first = [f"{p.get_key_element()}={next(iter(p.sweep_string_iterator()))}" if p.is_sweep_override() else o
+             for p, o in zip(parsed, overrides)]
+    if GlobalHydra.instance().is_initialized():
+        GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            return compose(config_name="config", overrides=first, return_hydra_config=True)
+    finally:
+        if GlobalHydra.instance().is_initialized():
+            GlobalHydra.instance().clear()
+
+
+def _declares_multirun(args: list[str]) -> bool:
+    """Whether an experiment file makes this command a sweep (hydra.mode: MULTIRUN)."""
+    if not any(a.startswith("experiment=") for a in args) or any(a.startswith("-") for a in args):
+        return False
+    try:
+        return str(_compose_hydra(args).hydra.mode) == "RunMode.MULTIRUN"
+    except Exception:  # left to the pre-check and Hydra to report
+        return False
+
+
+def _sweep_dir(args: list[str]) -> str | None:
+    if any(a.startswith("-") and a not in _PASSTHROUGH for a in args):
+        return None
+    try:
+        return str(OmegaConf.select(_compose_hydra(args), "hydra.sweep.dir"))
+    except Exception:
+        return None
+
+
 def main() -> None:
     """Console entry point: check the whole command first, then hand it to Hydra."""
     problem = precheck(sys.argv[1:])
     if problem:
         print(f"marktsim: {problem}", file=sys.stderr)
         raise SystemExit(2)
+    sys.argv[1:] = absolute_paths(sys.argv[1:])
     _app()
 
 

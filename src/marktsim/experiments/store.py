@@ -5,6 +5,17 @@ A job folder holds ``job.json`` (written first: the job's key and overrides),
 resolved config), ``metadata.json`` and, written last, the completion marker ``COMPLETE``.
 Every file is written under a temporary name and renamed into place, so a reader never
 sees a half-written file; a folder without ``COMPLETE`` is an incomplete job.
+
+Once complete, a job publishes its tables into the sweep's dataset: one Hive-partitioned
+Parquet dataset per table, ``<sweep>/dataset/<table>/job=<key>/part-0.parquet`` (hard links
+to the job's files, so no data is stored twice). Only complete jobs appear there, and each
+partition appears at once (renamed into place), so pandas, pyarrow and DuckDB can read a
+sweep of any size lazily, also while it is running::
+
+    pd.read_parquet("<sweep>/dataset/summary", filters=[("firm", "==", "focal")])
+    pyarrow.dataset.dataset("<sweep>/dataset/timeseries", partitioning="hive")
+    duckdb.sql("SELECT job, avg(npv) FROM read_parquet('<sweep>/dataset/summary/*/*.parquet', "
+               "hive_partitioning=true) GROUP BY job")
 """
 
 from __future__ import annotations
@@ -24,6 +35,7 @@ MARKER = "COMPLETE"
 FAILED = "FAILED"
 INDEX = "index.jsonl"
 TABLES = ("timeseries", "segments", "summary")
+DATASET = "dataset"
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
@@ -143,7 +155,12 @@ class Job:
 def find_jobs(root: Path) -> list[Job]:
     """All job folders below `root` (or `root` itself), sorted by path."""
     jobs = []
-    for job_file in sorted(root.rglob(JOB_FILE)):
+    found = []
+    for here, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d != DATASET]  # the sweep's dataset holds no jobs
+        if JOB_FILE in files:
+            found.append(Path(here) / JOB_FILE)
+    for job_file in sorted(found):
         folder = job_file.parent
         try:
             info = json.loads(job_file.read_text(encoding="utf-8"))
@@ -151,3 +168,47 @@ def find_jobs(root: Path) -> list[Job]:
             info = {"key": folder.name, "overrides": []}
         jobs.append(Job(folder, info.get("key", folder.name), list(info.get("overrides", [])), (folder / MARKER).is_file()))
     return jobs
+
+
+def partition_name(key: str) -> str:
+    """The Hive partition folder of a job key (URI-encoded, as pyarrow and DuckDB decode it)."""
+    from urllib.parse import quote
+
+    return "job=" + quote(key, safe="")
+
+
+def publish(folder: Path, key: str) -> None:
+    """Add a complete job's tables to its sweep's dataset (idempotent). Each file appears at once:
+    a hard link is created atomically (a copy, where links are impossible, is renamed into place);
+    nothing is ever removed, so a reader walking the folder never meets a vanishing entry."""
+    import shutil
+
+    if not (folder / MARKER).is_file():
+        raise RuntimeError(f"refusing to publish the incomplete job {folder}")
+    part = partition_name(key)
+    for name in TABLES:
+        target = folder.parent / DATASET / name / part
+        target.mkdir(parents=True, exist_ok=True)
+        final = target / "part-0.parquet"
+        if final.exists():
+            continue
+        source = folder / f"{name}.parquet"
+        try:
+            os.link(source, final)
+        except FileExistsError:
+            continue
+        except OSError:  # a file system without hard links: copy under a hidden name, then rename
+            atomic_write(final, lambda p, s=source: shutil.copyfile(s, p))
+
+
+def dataset_paths(jobs: list[Job]) -> list[Path]:
+    """The dataset folders of the sweeps these jobs belong to, after publishing any complete job
+    missing there (sweeps written before datasets existed)."""
+    roots = set()
+    for job in jobs:
+        if job.complete:
+            if not all((job.path.parent / DATASET / name / partition_name(job.key)).is_dir() for name in TABLES):
+                publish(job.path, job.key)
+            roots.add(job.path.parent / DATASET)
+    return sorted(roots)
+

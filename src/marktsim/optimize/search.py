@@ -166,24 +166,19 @@ class Settings:
         return asdict(self)
 
 
-def _sampler(seed: int, completed: int, churn_max: float | None):
+def _sampler(seed: int, completed: int):
     import optuna
 
-    constraints = None
-    if churn_max is not None:
-        def constraints(frozen):  # feasible when <= 0
-            return [frozen.user_attrs.get("churn_annual", 1.0) - churn_max]
     child = np.random.SeedSequence(seed, spawn_key=(completed,)).generate_state(1)[0]
-    return optuna.samplers.TPESampler(seed=int(child), n_startup_trials=10, multivariate=True,
-                                      constraints_func=constraints)
+    return optuna.samplers.TPESampler(seed=int(child), n_startup_trials=10, multivariate=True)
 
 
-def open_study(url: str, seed: int, completed: int, churn_max: float | None):
+def open_study(url: str, seed: int, completed: int):
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna.create_study(storage=url, study_name=STUDY, direction="maximize", load_if_exists=True,
-                               sampler=_sampler(seed, completed, churn_max))
+                               sampler=_sampler(seed, completed))
 
 
 def requeue_interrupted(study) -> int:
@@ -208,7 +203,7 @@ def run_trials(url: str, raw: DictConfig, space: Space, settings: Settings, n_tr
     """Run trials until the study has `n_trials` completed ones; return how many this call ran."""
     from optuna.trial import TrialState
 
-    study = open_study(url, settings.seed, 0, settings.churn_max)
+    study = open_study(url, settings.seed, 0)
     requeue_interrupted(study)
     ran = 0
     reps = list(range(settings.replicates))
@@ -216,7 +211,7 @@ def run_trials(url: str, raw: DictConfig, space: Space, settings: Settings, n_tr
         done = len(completed_trials(study))
         if done >= n_trials:
             return ran
-        study = open_study(url, settings.seed, done, settings.churn_max)
+        study = open_study(url, settings.seed, done)
         trial = study.ask()
         values = space.suggest(trial)
         try:
@@ -231,6 +226,8 @@ def run_trials(url: str, raw: DictConfig, space: Space, settings: Settings, n_tr
         npv = float(runs.npv.mean())
         trial.set_user_attr("npv_se", float(runs.npv.std(ddof=1) / math.sqrt(len(runs))) if len(runs) > 1 else math.nan)
         trial.set_user_attr("churn_annual", float(runs.churn_annual.mean()))
+        if settings.churn_max is not None:  # feasible when <= 0: TPE then prefers feasible settings
+            trial.set_constraint("churn", float(runs.churn_annual.mean()) - settings.churn_max)
         study.tell(trial, npv)
         ran += 1
         if on_trial is not None:
