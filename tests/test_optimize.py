@@ -88,6 +88,19 @@ def _complete(db: Path) -> list[tuple[int, dict, float]]:
     return [(t.number, t.params, t.value) for t in study.get_trials(states=(TrialState.COMPLETE,))]
 
 
+def _finished(db: Path) -> int:
+    """Completed trials, read through a read-only connection (the watched process keeps writing)."""
+    import sqlite3
+
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as con:
+            return con.execute("SELECT count(*) FROM trials WHERE state = 'COMPLETE'").fetchone()[0]
+    except sqlite3.Error:  # the schema is still being created
+        return 0
+
+
 def test_killed_optimisation_resumes_from_its_study(tmp_path):
     args = ["market.n_customers=500", "horizon=24", "--trials", "10", "--replicates", "2", "--validate", "2",
             "--landscape", "0"]
@@ -95,20 +108,16 @@ def test_killed_optimisation_resumes_from_its_study(tmp_path):
     whole = _complete(tmp_path / "whole" / "study.db")
 
     folder = tmp_path / "killed"
-    proc = subprocess.Popen([str(BIN / "marktsim-optimize"), "--study", str(folder), *args, "--progress", "off"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = tmp_path / "killed.log"
+    with open(log, "w") as err:
+        proc = subprocess.Popen([str(BIN / "marktsim-optimize"), "--study", str(folder), *args, "--progress", "off"],
+                                stdout=subprocess.DEVNULL, stderr=err)
     deadline = time.time() + 300
-    before: list = []
     while time.time() < deadline and proc.poll() is None:
-        if (folder / "study.db").exists():
-            try:
-                before = _complete(folder / "study.db")
-            except Exception:  # the schema is being created
-                before = []
-            if len(before) >= 4:
-                break
+        if _finished(folder / "study.db") >= 4:
+            break
         time.sleep(0.05)
-    assert proc.poll() is None, "the study finished before it could be killed; make it longer"
+    assert proc.poll() is None, f"the study ended before it could be killed:\n{log.read_text()}"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     before = _complete(folder / "study.db")

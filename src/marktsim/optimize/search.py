@@ -177,7 +177,9 @@ def open_study(url: str, seed: int, completed: int):
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna.create_study(storage=url, study_name=STUDY, direction="maximize", load_if_exists=True,
+    # wait up to a minute for a lock held by a reader (e.g. optuna-dashboard on the same file)
+    storage = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
+    return optuna.create_study(storage=storage, study_name=STUDY, direction="maximize", load_if_exists=True,
                                sampler=_sampler(seed, completed))
 
 
