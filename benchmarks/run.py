@@ -40,6 +40,22 @@ def engine_rate(n: int, ticks: int, repeats: int = 1) -> float:
     return n * ticks / best
 
 
+def contact_count_cost(n: int) -> float:
+    """ns per customer of counting promoters and detractors per contact (§2.5, 4 firms)."""
+    import numpy as np
+
+    from marktsim.engine import network
+
+    rng = np.random.default_rng(0)
+    graph = network.small_world(n, 10, 0.1, rng)
+    codes = rng.integers(0, 9, size=n).astype(np.int8)
+    graph.count_codes(codes, 8)  # warm up (row keys of a one-block network are kept)
+    start = time.perf_counter()
+    for _ in range(3):
+        graph.count_codes(codes, 8)
+    return (time.perf_counter() - start) / 3 / n * 1e9
+
+
 def reference_rate(n: int, ticks: int) -> float:
     """Customer-ticks per second of the per-agent Mesa reference (benchmarks/mesa_reference.py)."""
     from mesa_reference import ReferenceModel
@@ -56,17 +72,19 @@ def reference_rate(n: int, ticks: int) -> float:
 def peak_memory_per_customer(n: int) -> float:
     """Peak RSS (bytes) of building the model and running 2 ticks, less the same at N = 1, per customer."""
     code = (
-        "import resource, sys\n"
+        "import sys\n"
         "from marktsim.config import load_config\n"
         "from marktsim.model import MarketModel\n"
         "m = MarketModel(load_config([f'market.n_customers={sys.argv[1]}', 'horizon=2']))\n"
         "m.run()\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        "print(next(line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM')))\n"
     )
+    # VmHWM (this process's peak resident set, in KiB) rather than ru_maxrss, which Linux carries
+    # over from the parent across fork and exec: after a large run in this process it reads high
 
     def rss(size: int) -> int:
         out = subprocess.run([sys.executable, "-c", code, str(size)], capture_output=True, text=True, check=True)
-        return int(out.stdout.strip()) * 1024  # ru_maxrss is in KiB on Linux
+        return int(out.stdout.strip()) * 1024
 
     base = rss(1)
     for _ in range(2):  # a zero or negative difference is a failed reading: measure again
@@ -151,6 +169,8 @@ def main() -> None:
         print(f"engine    N={n:>10,}: {rates[n]:14,.0f} customer-ticks/s ({ticks} ticks)")
     top = max(sizes)
     print(f"cost per customer-tick at N={top:,} / at N=100,000: {rates[100_000] / rates[top]:.2f}x   (goal <= 1.5x)")
+    counts = {n: contact_count_cost(n) for n in (100_000, top)}
+    print("word-of-mouth contact count: " + ", ".join(f"N={n:,} {ns:.1f} ns/customer" for n, ns in counts.items()))
     mem_n = 100_000 if args.quick else (1_000_000 if args.skip_10m else 10_000_000)
     print(f"peak memory per customer at N={mem_n:,}: {peak_memory_per_customer(mem_n):.0f} bytes   (goal <= 100)")
     with tempfile.TemporaryDirectory() as tmp:

@@ -307,3 +307,18 @@ def test_slurm_launcher_config_has_array_defaults(tmp_path):
     assert launcher._target_.endswith("SlurmLauncher")
     assert launcher.timeout_min == 120 and launcher.mem_gb == 4 and launcher.cpus_per_task == 1
     assert launcher.array_parallelism == 256 and launcher.partition is None
+
+
+def test_a_job_written_before_new_keys_existed_still_resumes(tmp_path):
+    """A complete job whose saved config lacks keys added later (here the sensitivity block) is
+    skipped on resume when the new keys hold their defaults, and refused when they do not."""
+    marktsim("seed=1", *TINY, "hydra.run.dir=job", cwd=tmp_path)
+    saved = OmegaConf.load(tmp_path / "job" / "config.yaml")
+    saved.pop("sensitivity")
+    (tmp_path / "job" / "config.yaml").write_text(OmegaConf.to_yaml(saved))
+    first = (tmp_path / "job" / "timeseries.parquet").stat().st_mtime_ns
+    again = marktsim("seed=1", *TINY, "hydra.run.dir=job", cwd=tmp_path)
+    assert "complete already, skipped" in again.stderr
+    assert (tmp_path / "job" / "timeseries.parquet").stat().st_mtime_ns == first
+    other = marktsim("seed=1", *TINY, "sensitivity.seed=3", "hydra.run.dir=job", cwd=tmp_path, check=False)
+    assert other.returncode == 2 and "never overwritten" in other.stderr

@@ -147,3 +147,24 @@ def test_abc_segments_and_share_allocation():
     seg = abc_segments(np.arange(10, dtype=float))
     assert list(seg) == [2, 2, 2, 2, 2, 1, 1, 1, 0, 0]
     assert list(allocate_counts(10, np.array([1 / 3, 1 / 3, 1 / 3]))) == [4, 3, 3]
+
+
+def test_count_codes_in_blocks_equals_a_direct_count(monkeypatch):
+    """The one-table and the blocked count both give the exact counts of a direct loop."""
+    import numpy as np
+
+    from marktsim.engine import network as net
+
+    rng = np.random.default_rng(5)
+    graph = net.small_world(2_000, 10, 0.3, rng)
+    codes = rng.integers(0, 6, size=2_000).astype(np.int16)  # code 5 is not counted
+    one_block = graph.count_codes(codes, 5)
+    monkeypatch.setattr(net, "_TABLE_LIMIT", 6 * 97)  # blocks of 97 customers
+    blocked = net.Network(graph.indptr, graph.indices, graph.degree).count_codes(codes, 5)
+    direct = np.zeros((5, 2_000), dtype=np.float32)
+    for i in range(2_000):
+        for j in graph.indices[graph.indptr[i]:graph.indptr[i + 1]]:
+            if codes[j] < 5:
+                direct[codes[j], i] += 1
+    np.testing.assert_array_equal(one_block, direct)
+    np.testing.assert_array_equal(blocked, direct)

@@ -67,9 +67,35 @@ def _read(paths: list[Path], name: str, firms: tuple[str, ...] | None = None) ->
     parts = [ds.dataset(path / name, format="parquet", partitioning="hive") for path in paths]
     data = parts[0] if len(parts) == 1 else ds.dataset(parts)
     flt = ds.field("firm").isin(list(firms)) if firms else None
-    frame = data.to_table(filter=flt).to_pandas()
-    frame["job"] = frame["job"].astype(str)
-    return frame
+    return data.to_table(filter=flt).to_pandas()
+
+
+def _label_runs(frame: pd.DataFrame, label: dict[str, str]) -> pd.DataFrame:
+    """Add run, condition and job columns (categorical: a 10 000-job sweep has millions of rows
+    but only as many distinct labels as runs). A run is job#replicate, or job#point#replicate
+    for design jobs, whose points are conditions of their own."""
+    frame = frame[frame.job.isin(list(label))]
+    job = frame.pop("job").astype(str).astype("category")
+    design = "point" in frame.columns
+    keys = pd.DataFrame({"job": job, "replicate": frame.replicate})
+    if design:
+        keys.insert(1, "point", frame.point)
+    grouped = keys.groupby(list(keys.columns), sort=False, observed=True)
+    runs = grouped.size().index.to_frame(index=False)
+    base = runs.job.astype(str).map(label)
+    if design:
+        run_names = runs.job.astype(str) + "#" + runs.point.astype(str) + "#" + runs.replicate.astype(str)
+        conditions = (base + ", ").where(base != "default", "") + "point=" + runs.point.astype(str)
+    else:
+        run_names = runs.job.astype(str) + "#" + runs.replicate.astype(str)
+        conditions = base
+    codes = grouped.ngroup().to_numpy()
+    order = sorted(set(conditions), key=_natural)
+    out = frame.reset_index(drop=True)
+    out.insert(0, "job", job.to_numpy())
+    out.insert(0, "condition", pd.Categorical(conditions.to_numpy()[codes], categories=order))
+    out.insert(0, "run", pd.Categorical.from_codes(codes, categories=pd.Index(run_names)))
+    return out
 
 
 def load_sweep(root: Path | str, firms: tuple[str, ...] | None = None) -> Sweep:
@@ -92,22 +118,7 @@ def load_sweep(root: Path | str, firms: tuple[str, ...] | None = None) -> Sweep:
     paths = dataset_paths(complete)
     tables = {}
     for name in ("timeseries", "segments", "summary"):
-        frame = _read(paths, name, None if name == "summary" else firms)
-        frame = frame[frame.job.isin(label)]
-        base = frame.job.map(label)
-        rep = frame.replicate.astype(str)
-        if "point" in frame.columns:  # a design job: every point is a condition of its own
-            prefix = (base + ", ").where(base != "default", "")
-            condition = prefix + "point=" + frame.point.astype(str)
-            run = frame.job + "#" + frame.point.astype(str) + "#" + rep
-        else:
-            condition, run = base, frame.job + "#" + rep
-        frame.insert(0, "job", frame.pop("job"))
-        frame.insert(0, "condition", condition)
-        frame.insert(0, "run", run)
-        labels = sorted(set(frame.condition), key=_natural)
-        frame["condition"] = pd.Categorical(frame.condition, categories=labels)
-        tables[name] = frame.reset_index(drop=True)
+        tables[name] = _label_runs(_read(paths, name, None if name == "summary" else firms), label)
     designs = [pd.read_csv(j.path / "design.csv", keep_default_na=False) for j in complete
                if (j.path / "design.csv").is_file()]
     design = pd.concat(designs, ignore_index=True).drop_duplicates("point") if designs else None
@@ -129,7 +140,7 @@ def summary_by_condition(sweep: Sweep) -> pd.DataFrame:
 def horizon_table(sweep: Sweep, firm: str = "focal") -> pd.DataFrame:
     """Cumulative discounted profit after 12, 36, 120 months per condition (mean, interval)."""
     ts = sweep.timeseries[sweep.timeseries.firm == firm].sort_values(["run", "tick"])
-    ts = ts.assign(cum_npv=ts.groupby("run").discounted_profit.cumsum())
+    ts = ts.assign(cum_npv=ts.groupby("run", observed=True).discounted_profit.cumsum())
     rows = []
     last = int(ts.tick.max())
     for h in [h for h in HORIZONS if h <= last]:
@@ -144,7 +155,7 @@ def new_vs_established(sweep: Sweep, firm: str = "focal") -> pd.DataFrame:
     """Monthly churn of new and of established customers per condition (mean, interval over runs):
     Σ lost_new / Σ customers_new and Σ (lost − lost_new) / Σ (customers at start − customers_new)."""
     ts = sweep.timeseries[sweep.timeseries.firm == firm].sort_values(["run", "tick"])
-    ts = ts.assign(start=ts.groupby("run").customers.shift(1))
+    ts = ts.assign(start=ts.groupby("run", observed=True).customers.shift(1))
     ts = ts[ts.start.notna()]  # tick 1 has no recorded start count; it is left out
     per_run = ts.groupby(["condition", "run"], observed=True).agg(
         lost_new=("lost_new", "sum"), new=("customers_new", "sum"), lost=("lost", "sum"), start=("start", "sum"))

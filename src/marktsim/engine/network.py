@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# largest (customers × codes) table counted in one bincount (int64 entries: 8 bytes each)
-_TABLE_LIMIT = 1 << 24
+# largest (customers × codes) table counted in one bincount (int64 entries: 8 MiB), so that a
+# block's table stays near the caches; larger networks are counted block by block
+_TABLE_LIMIT = 1 << 20
 
 
 @dataclass
@@ -25,27 +26,29 @@ class Network:
         """For each customer and each code c < n_codes, how many of its contacts carry code c
         (exact integers, shape (n_codes, N)); codes ≥ n_codes are not counted.
 
-        One bincount over (customer, code) pairs while N·n_codes is small enough to hold as a
-        table; otherwise one cumulative-sum pass per code (same counts, less memory)."""
+        One bincount over (customer, code) pairs per block of customers, each block's table
+        (customers × (n_codes + 1)) at most 2²⁰ entries: the work is one pass over the
+        contacts whatever N, and the temporaries stay the size of one block."""
         n = self.degree.shape[0]
-        if n * (n_codes + 1) <= _TABLE_LIMIT:
-            if self._rows is None or self._rows_width != n_codes + 1:
+        width = n_codes + 1
+        block = max(1, _TABLE_LIMIT // width)
+        if n <= block:  # one block: its row keys are kept between ticks
+            if self._rows is None or self._rows_width != width:
                 owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(self.indptr))
-                self._rows, self._rows_width = owner * (n_codes + 1), n_codes + 1
+                self._rows, self._rows_width = owner * width, width
             key = self._rows + codes[self.indices]
-            table = np.bincount(key, minlength=n * (n_codes + 1)).reshape(n, n_codes + 1)
+            table = np.bincount(key, minlength=n * width).reshape(n, width)
             return table[:, :n_codes].T.astype(np.float32)
-        out = np.zeros((n_codes, n), dtype=np.float32)
-        for c in np.unique(codes):
-            if c < n_codes:
-                out[c] = self.count(codes == c)
+        out = np.empty((n_codes, n), dtype=np.float32)
+        for start in range(0, n, block):
+            stop = min(n, start + block)
+            lo, hi = self.indptr[start], self.indptr[stop]
+            owner = np.repeat(np.arange(0, (stop - start) * width, width, dtype=np.int32),
+                              np.diff(self.indptr[start:stop + 1]))
+            key = owner + codes[self.indices[lo:hi]]
+            table = np.bincount(key, minlength=(stop - start) * width).reshape(stop - start, width)
+            out[:, start:stop] = table[:, :n_codes].T
         return out
-
-    def count(self, flags: np.ndarray) -> np.ndarray:
-        """For each customer, how many of its contacts have ``flags`` set (exact integers)."""
-        hits = np.cumsum(flags[self.indices], dtype=np.int32)
-        hits = np.concatenate((np.zeros(1, dtype=np.int32), hits))
-        return (hits[self.indptr[1:]] - hits[self.indptr[:-1]]).astype(np.float32)
 
     def edges(self) -> tuple[np.ndarray, np.ndarray]:
         """(source, target) pairs, each undirected edge once per direction."""

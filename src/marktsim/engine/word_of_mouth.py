@@ -40,7 +40,7 @@ def word_of_mouth(
         inv_degree = np.where(network.degree > 0, 1.0 / network.degree, 0.0).astype(np.float32)
     # code of each customer: k if it promotes firm k, n_firms + k if it detracts, else silent
     silent = 2 * n_firms
-    code = np.where(promoter, firm, np.where(detractor, n_firms + firm, silent)).astype(np.int16)
+    code = np.where(promoter, firm, np.where(detractor, n_firms + firm, silent)).astype(np.int8)  # ≤ 42 (K ≤ 20)
     counts = network.count_codes(code, silent)
     for k in range(n_firms):
         if promoters[k] == 0 and (detractors[k] == 0 or negative == 0):
