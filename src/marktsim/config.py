@@ -262,12 +262,13 @@ OmegaConf.register_new_resolver("derived", _derived, replace=True)
 
 # --------------------------------------------------------------------------- validation
 
-def _flatten(node: Any, prefix: str = "") -> dict[str, Any]:
+def flatten(node: Any, prefix: str = "") -> dict[str, Any]:
+    """A nested config as {dotted key: value}."""
     out: dict[str, Any] = {}
     for k, v in node.items():
         key = f"{prefix}{k}"
         if isinstance(v, dict):
-            out.update(_flatten(v, key + "."))
+            out.update(flatten(v, key + "."))
         else:
             out[key] = v
     return out
@@ -346,7 +347,7 @@ def validate(cfg: DictConfig | dict) -> DictConfig:
     raw = OmegaConf.to_container(cfg if isinstance(cfg, (DictConfig, ListConfig)) else OmegaConf.create(cfg), resolve=False)
     assert isinstance(raw, dict)
     raw.pop("hydra", None)
-    flat_raw = _flatten(raw)
+    flat_raw = flatten(raw)
     for key in flat_raw:
         if key not in SCHEMA:
             section = key.rsplit(".", 1)[0] + "." if "." in key else ""
@@ -371,7 +372,7 @@ def validate(cfg: DictConfig | dict) -> DictConfig:
         first = str(exc).strip().splitlines()[0]
         raise ConfigError(f"invalid config: {first}") from None
     assert isinstance(data, dict)
-    flat = _flatten(data)
+    flat = flatten(data)
     for key, param in SCHEMA.items():
         problem = _check(param, flat[key])
         if problem:

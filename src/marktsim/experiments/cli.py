@@ -40,21 +40,13 @@ CWD_ENV = "MARKTSIM_CWD"  # the directory the command was started in (for jobs r
 _COSMETIC = ("progress", "results_dir")
 
 
-def _flat(node: dict, prefix: str = "") -> dict:
-    out = {}
-    for key, value in node.items():
-        if isinstance(value, dict):
-            out.update(_flat(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
-
-
 def _same_config(saved: DictConfig, new: DictConfig) -> bool:
     """Whether a saved job's config is the new one. Keys the saved config lacks (it was written
     by an older marktsim) count as equal when the new value is the key's default: keys are added
     with defaults that keep the earlier behaviour."""
-    a, b = _flat(OmegaConf.to_container(saved)), _flat(OmegaConf.to_container(new))
+    from marktsim.config import flatten
+
+    a, b = flatten(OmegaConf.to_container(saved)), flatten(OmegaConf.to_container(new))
     for key in _COSMETIC:
         a.pop(key, None)
         b.pop(key, None)
@@ -65,7 +57,7 @@ def _same_config(saved: DictConfig, new: DictConfig) -> bool:
         return False
     from marktsim.config import load_config
 
-    defaults = _flat(OmegaConf.to_container(load_config()))
+    defaults = flatten(OmegaConf.to_container(load_config()))
     return all(key in defaults and b[key] == defaults[key] for key in added)
 
 
@@ -349,27 +341,26 @@ def precheck(args: list[str]) -> str | None:
 
 
 def absolute_paths(args: list[str]) -> list[str]:
-    """Make a sweep's folder and design file absolute, resolved here, before any job starts.
+    """Make a sweep's folder absolute, resolved here, before any job starts.
 
     Launchers that run jobs elsewhere (Ray workers, SLURM nodes) have another working
     directory and another clock: a relative ``hydra.sweep.dir``, or the default one with its
-    timestamp, would be resolved there. Single runs and Hydra's own flags are left alone."""
-    if not any(a in _PASSTHROUGH for a in args) and "hydra.mode=MULTIRUN" not in args:
-        multirun = _declares_multirun(args)
-        if not multirun:
-            return args
-    out = []
-    for a in args:
-        if a.startswith("hydra.sweep.dir="):
-            key, value = a.split("=", 1)
-            if value and "${" not in value and "," not in value:
-                a = f"{key}={Path(value).expanduser().resolve()}"
-        out.append(a)
-    if not any(a.startswith("hydra.sweep.dir=") for a in out):
-        folder = _sweep_dir(out)
-        if folder is not None:
-            out.append(f"hydra.sweep.dir={Path(folder).resolve()}")
-    # a relative design.file is read against this directory (it stays relative in job keys)
+    timestamp, would be resolved there. The command's directory is passed on for relative
+    design files. Single runs and Hydra's own flags are left alone."""
+    if any(a.startswith("-") and a not in _PASSTHROUGH for a in args):
+        return args
+    sweep = any(a in _PASSTHROUGH for a in args) or "hydra.mode=MULTIRUN" in args
+    if not sweep and not any(a.startswith("experiment=") for a in args):
+        return args
+    try:
+        composed = _compose_hydra(args)
+    except Exception:  # left to Hydra to report
+        return args
+    if not sweep and str(composed.hydra.mode) != "RunMode.MULTIRUN":
+        return args
+    out = [a for a in args if not a.startswith(("hydra.sweep.dir=", f"++hydra.job.env_set.{CWD_ENV}="))]
+    folder = str(OmegaConf.select(composed, "hydra.sweep.dir"))
+    out.append(f"hydra.sweep.dir={Path(folder).expanduser().resolve()}")
     out.append(f"++hydra.job.env_set.{CWD_ENV}={Path.cwd()}")
     return out
 
@@ -392,25 +383,6 @@ def _compose_hydra(args: list[str]):
     finally:
         if GlobalHydra.instance().is_initialized():
             GlobalHydra.instance().clear()
-
-
-def _declares_multirun(args: list[str]) -> bool:
-    """Whether an experiment file makes this command a sweep (hydra.mode: MULTIRUN)."""
-    if not any(a.startswith("experiment=") for a in args) or any(a.startswith("-") for a in args):
-        return False
-    try:
-        return str(_compose_hydra(args).hydra.mode) == "RunMode.MULTIRUN"
-    except Exception:  # left to the pre-check and Hydra to report
-        return False
-
-
-def _sweep_dir(args: list[str]) -> str | None:
-    if any(a.startswith("-") and a not in _PASSTHROUGH for a in args):
-        return None
-    try:
-        return str(OmegaConf.select(_compose_hydra(args), "hydra.sweep.dir"))
-    except Exception:
-        return None
 
 
 def main() -> None:

@@ -80,9 +80,6 @@ def chunk_points(sens: DictConfig, chunk: int) -> pd.DataFrame:
 
 def values(row: pd.Series) -> dict[str, object]:
     """The config values of one point (the dummy enters nothing)."""
-    out: dict[str, object] = {}
-    for key, value in row.items():
-        if key in ("point", "chunk", DUMMY):
-            continue
-        out[key] = int(value) if SCHEMA[key].kind == "int" else float(value)
-    return out
+    from marktsim.experiments.design import point_overrides
+
+    return point_overrides(row.drop(DUMMY, errors="ignore"))
