@@ -183,14 +183,15 @@ def open_study(url: str, seed: int, completed: int):
                                sampler=_sampler(seed, completed))
 
 
-def requeue_interrupted(study) -> int:
-    """Trials left RUNNING by a killed process: mark them failed and queue their settings again."""
+def fail_interrupted(study) -> int:
+    """Trials left RUNNING by a killed process are marked failed. They are not queued again:
+    the next proposal is seeded by the number of completed trials and sees the same history,
+    so it is exactly the proposal the killed trial had (which may have been cut off halfway)."""
     from optuna.trial import TrialState
 
     stale = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     for trial in stale:
         study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
-        study.enqueue_trial(dict(trial.params), user_attrs={"retry_of": trial.number})
     return len(stale)
 
 
@@ -206,7 +207,7 @@ def run_trials(url: str, raw: DictConfig, space: Space, settings: Settings, n_tr
     from optuna.trial import TrialState
 
     study = open_study(url, settings.seed, 0)
-    requeue_interrupted(study)
+    fail_interrupted(study)
     ran = 0
     reps = list(range(settings.replicates))
     while True:
