@@ -21,19 +21,23 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+ENGINES = ("numpy", "compiled")
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(HERE))
 
 
-def engine_rate(n: int, ticks: int, repeats: int = 1) -> float:
-    """Customer-ticks per second of the engine on the default saturated configuration."""
+def engine_rate(n: int, ticks: int, repeats: int = 1, engine: str = "compiled") -> float:
+    """Customer-ticks per second of an engine on the default saturated configuration (the
+    compiled engine's kernels are loaded before timing: loading is start-up, measured apart)."""
     from marktsim.config import load_config
     from marktsim.model import MarketModel
 
     cfg = load_config([f"market.n_customers={n}", f"horizon={ticks}"])
+    if engine == "compiled":
+        MarketModel(load_config(["market.n_customers=100", "horizon=1"]), engine=engine).run()
     best = float("inf")
     for _ in range(repeats):
-        model = MarketModel(cfg)
+        model = MarketModel(cfg, engine=engine)
         start = time.perf_counter()
         model.run()
         best = min(best, time.perf_counter() - start)
@@ -69,13 +73,15 @@ def reference_rate(n: int, ticks: int) -> float:
     return n * ticks / (time.perf_counter() - start)
 
 
-def peak_memory_per_customer(n: int) -> float:
-    """Peak RSS (bytes) of building the model and running 2 ticks, less the same at N = 1, per customer."""
+def peak_memory_per_customer(n: int, engine: str = "compiled") -> float:
+    """Peak RSS (bytes) of building the model and running 2 ticks, less the same at N = 1, per
+    customer; both with the same engine (the compiled one brings numba's ~100 MB, which is not a
+    cost per customer)."""
     code = (
         "import sys\n"
         "from marktsim.config import load_config\n"
         "from marktsim.model import MarketModel\n"
-        "m = MarketModel(load_config([f'market.n_customers={sys.argv[1]}', 'horizon=2']))\n"
+        "m = MarketModel(load_config([f'market.n_customers={sys.argv[1]}', 'horizon=2']), engine=sys.argv[2])\n"
         "m.run()\n"
         "print(next(line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM')))\n"
     )
@@ -83,7 +89,8 @@ def peak_memory_per_customer(n: int) -> float:
     # over from the parent across fork and exec: after a large run in this process it reads high
 
     def rss(size: int) -> int:
-        out = subprocess.run([sys.executable, "-c", code, str(size)], capture_output=True, text=True, check=True)
+        out = subprocess.run([sys.executable, "-c", code, str(size), engine], capture_output=True, text=True,
+                             check=True)
         return int(out.stdout.strip()) * 1024
 
     base = rss(1)
@@ -94,11 +101,11 @@ def peak_memory_per_customer(n: int) -> float:
     raise RuntimeError(f"peak RSS at N={n} was not above that at N=1")
 
 
-def command_time(args: list[str], cwd: Path, repeats: int = 3) -> float:
+def command_time(args: list[str], cwd: Path, repeats: int = 3, env: dict | None = None) -> float:
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
-        subprocess.run(args, cwd=cwd, capture_output=True, check=True)
+        subprocess.run(args, cwd=cwd, capture_output=True, check=True, env={**os.environ, **(env or {})})
         best = min(best, time.perf_counter() - start)
     return best
 
@@ -156,23 +163,29 @@ def main() -> None:
     args = parser.parse_args()
     print(f"machine: {machine()}")
     n_ref = 2_000 if args.quick else 100_000
-    eng = engine_rate(n_ref, 20 if args.quick else 60, repeats=2)
     ref = reference_rate(n_ref, 2)
-    print(f"engine    N={n_ref:>10,}: {eng:14,.0f} customer-ticks/s")
     print(f"reference N={n_ref:>10,}: {ref:14,.0f} customer-ticks/s (per-agent Mesa, 2 ticks)")
-    print(f"speed-up engine / reference: {eng / ref:8.1f}x   (goal >= 100x at N=100,000)")
+    for engine in ENGINES:
+        eng = engine_rate(n_ref, 20 if args.quick else 60, repeats=2, engine=engine)
+        print(f"{engine:8s}  N={n_ref:>10,}: {eng:14,.0f} customer-ticks/s; / reference: {eng / ref:8.1f}x"
+              "   (goal >= 100x at N=100,000)")
     sizes = [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000] + ([] if args.skip_10m else [10_000_000])
-    rates = {}
-    for n in sizes:
-        ticks = max(3, min(120, 2_000_000 // n * 3))
-        rates[n] = engine_rate(n, ticks, repeats=3 if n <= 100_000 else 1)
-        print(f"engine    N={n:>10,}: {rates[n]:14,.0f} customer-ticks/s ({ticks} ticks)")
     top = max(sizes)
-    print(f"cost per customer-tick at N={top:,} / at N=100,000: {rates[100_000] / rates[top]:.2f}x   (goal <= 1.5x)")
+    for engine in ENGINES:
+        rates = {}
+        for n in sizes:
+            ticks = max(3, min(120, 2_000_000 // n * 3))
+            rates[n] = engine_rate(n, ticks, repeats=3 if n <= 100_000 else 1, engine=engine)
+            print(f"{engine:8s}  N={n:>10,}: {rates[n]:14,.0f} customer-ticks/s ({ticks} ticks)")
+        print(f"{engine:8s}  cost per customer-tick at N={top:,} / at N=100,000: {rates[100_000] / rates[top]:.2f}x"
+              "   (goal <= 1.5x)")
     counts = {n: contact_count_cost(n) for n in (100_000, top)}
-    print("word-of-mouth contact count: " + ", ".join(f"N={n:,} {ns:.1f} ns/customer" for n, ns in counts.items()))
+    print("numpy word-of-mouth contact count: "
+          + ", ".join(f"N={n:,} {ns:.1f} ns/customer" for n, ns in counts.items()))
     mem_n = 100_000 if args.quick else (1_000_000 if args.skip_10m else 10_000_000)
-    print(f"peak memory per customer at N={mem_n:,}: {peak_memory_per_customer(mem_n):.0f} bytes   (goal <= 100)")
+    for engine in ENGINES:
+        print(f"{engine:8s}  peak memory per customer at N={mem_n:,}: "
+              f"{peak_memory_per_customer(mem_n, engine):.0f} bytes   (goal <= 100)")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         help_s = command_time([str(BIN / "marktsim"), "--help"], tmp)
@@ -180,6 +193,9 @@ def main() -> None:
                               f"results_dir={tmp / 'r'}"], tmp)
         print(f"marktsim --help: {help_s:.2f} s; command line to first tick and written job (N=1,000, 1 tick): "
               f"{first:.2f} s   (goal <= 1.5 s)")
+        compiled_first = command_time([str(BIN / "marktsim"), "horizon=1", "market.n_customers=1000", "progress=off",
+                                       f"results_dir={tmp / 'r'}"], tmp, env={"MARKTSIM_ENGINE": "compiled"})
+        print(f"the same with the compiled engine forced (numba import and cached kernels): {compiled_first:.2f} s")
         if not args.skip_sweep and not args.quick:
             wall = sweep_time(tmp)
             print(f"1,000-run sweep (50 conditions x 20 replicates, N=10,000, T=120, joblib on "

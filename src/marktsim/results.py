@@ -40,17 +40,23 @@ class Results:
         )
 
 
+COUNT_METRICS = frozenset(("customers", "won", "won_by_wom", "lost", "lost_intrinsic", "lost_poached",
+                           "promoters", "detractors", "customers_new", "lost_new"))  # stored as integers
+
+
 def timeseries_table(records: np.ndarray, replicate: int, firms: Sequence[str]) -> pd.DataFrame:
     """(ticks, firms, metrics) array → one row per (replicate, tick, firm)."""
     ticks, n_firms, _ = records.shape
-    frame = pd.DataFrame(records.reshape(ticks * n_firms, len(METRICS)), columns=list(METRICS))
-    for name in ("customers", "won", "won_by_wom", "lost", "lost_intrinsic", "lost_poached",
-                 "promoters", "detractors", "customers_new", "lost_new"):
-        frame[name] = frame[name].round().astype(np.int64)
-    frame.insert(0, "firm", pd.Categorical(np.tile(np.asarray(firms), ticks), categories=list(firms)))
-    frame.insert(0, "tick", np.repeat(np.arange(1, ticks + 1, dtype=np.int64), n_firms))
-    frame.insert(0, "replicate", np.int64(replicate))
-    return frame
+    rows = ticks * n_firms
+    flat = records.reshape(rows, len(METRICS))
+    data: dict[str, object] = {
+        "replicate": np.full(rows, replicate, dtype=np.int64),
+        "tick": np.repeat(np.arange(1, ticks + 1, dtype=np.int64), n_firms),
+        "firm": pd.Categorical.from_codes(np.tile(np.arange(n_firms, dtype=np.int8), ticks), categories=list(firms)),
+    }
+    for j, name in enumerate(METRICS):
+        data[name] = flat[:, j].round().astype(np.int64) if name in COUNT_METRICS else flat[:, j].copy()
+    return pd.DataFrame(data)
 
 
 def segments_table(seg: np.ndarray, replicate: int, firms: Sequence[str]) -> pd.DataFrame:
@@ -58,19 +64,19 @@ def segments_table(seg: np.ndarray, replicate: int, firms: Sequence[str]) -> pd.
     ticks, _, n_firms, _ = seg.shape
     rows = ticks * n_firms * 6
     data = {name: seg[:, i].reshape(rows) for i, name in enumerate(SEGMENT_METRICS)}
-    frame = pd.DataFrame(
+    codes = lambda values, repeat, tile: np.tile(np.repeat(np.arange(values, dtype=np.int8), repeat), tile)  # noqa: E731
+    return pd.DataFrame(
         {
-            "replicate": np.int64(replicate),
+            "replicate": np.full(rows, replicate, dtype=np.int64),
             "tick": np.repeat(np.arange(1, ticks + 1, dtype=np.int64), n_firms * 6),
-            "firm": pd.Categorical(np.tile(np.repeat(np.asarray(firms), 6), ticks), categories=list(firms)),
-            "segment": pd.Categorical(np.tile(np.repeat(SEGMENT_NAMES, 2), ticks * n_firms), categories=list(SEGMENT_NAMES)),
-            "kind": pd.Categorical(np.tile(KIND_NAMES, ticks * n_firms * 3), categories=list(KIND_NAMES)),
+            "firm": pd.Categorical.from_codes(codes(n_firms, 6, ticks), categories=list(firms)),
+            "segment": pd.Categorical.from_codes(codes(3, 2, ticks * n_firms), categories=list(SEGMENT_NAMES)),
+            "kind": pd.Categorical.from_codes(codes(2, 1, ticks * n_firms * 3), categories=list(KIND_NAMES)),
             "customers": data["customers"].round().astype(np.int64),
             "lost": data["lost"].round().astype(np.int64),
-            "revenue": data["revenue"],
+            "revenue": data["revenue"].copy(),
         }
     )
-    return frame
 
 
 def summary_table(

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from omegaconf import DictConfig, OmegaConf
 
 from marktsim.config import load_config, validate
-from marktsim.model import MarketModel
+from marktsim.model import MarketModel, prepare_engine
 from marktsim.results import Results, replicate_ids, segments_table, summary_table, timeseries_table
 
 
@@ -39,5 +39,6 @@ def simulate(
     """
     cfg = load_config() if cfg is None else validate(cfg)
     ids = replicate_ids(replicates)
+    prepare_engine(cfg, len(ids))
     parts = [run_replicate(cfg, r, on_tick) for r in ids]
     return Results.concat(parts, OmegaConf.to_container(cfg))

@@ -22,6 +22,77 @@ def per_firm(firm: np.ndarray, n_firms: int, weights: np.ndarray | None = None) 
     return np.bincount(firm, weights=weights, minlength=n_firms + 1)[:n_firms].astype(np.float64)
 
 
+BOOKS = ("customers_new", "revenue", "demand_units", "served_units", "expired_units",
+         "customers", "backlog_units", "satisfaction_sum", "bond_sum")  # rows of books()'s sums
+
+
+def books(
+    firm: np.ndarray,
+    firm_end: np.ndarray,
+    is_new: np.ndarray,
+    units: np.ndarray,
+    served: np.ndarray,
+    revenue: np.ndarray,
+    expired: np.ndarray,
+    waiting: np.ndarray,
+    satisfaction: np.ndarray,
+    bond: np.ndarray,
+    cells: np.ndarray,
+    n_firms: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """§2.7 The per-firm sums of one tick: by the provider at the start of the tick (new
+    customers, revenue, demand, served and expired units) and at its end (customers, backlog,
+    satisfaction and bond sums); and by firm × cell (segment·2 + B2B): customers at the end
+    and revenue. Returns (sums of shape (len(BOOKS), firms), segment of shape (2, firms, 6))."""
+    F = n_firms
+    sums = np.empty((len(BOOKS), F))
+    sums[0] = per_firm(firm[is_new], F)
+    sums[1] = per_firm(firm, F, revenue)
+    sums[2] = per_firm(firm, F, units)
+    sums[3] = per_firm(firm, F, served)
+    sums[4] = per_firm(firm, F, expired)
+    sums[5] = per_firm(firm_end, F)
+    sums[6] = per_firm(firm_end, F, waiting)
+    sums[7] = per_firm(firm_end, F, satisfaction)
+    sums[8] = per_firm(firm_end, F, bond)
+    size = (F + 1) * 6
+    segment = np.empty((2, F, 6))
+    segment[0] = np.bincount(firm_end * 6 + cells, minlength=size)[: F * 6].reshape(F, 6)
+    segment[1] = np.bincount(firm * 6 + cells, weights=revenue, minlength=size)[: F * 6].reshape(F, 6)
+    return sums, segment
+
+
+MOVER_BOOKS = ("won", "won_by_wom", "lost_intrinsic", "lost_poached", "lost_new", "lost_units")  # rows
+
+
+def mover_books(
+    old: np.ndarray,
+    new: np.ndarray,
+    referred: np.ndarray,
+    intrinsic: np.ndarray,
+    was_new: np.ndarray,
+    left_units: np.ndarray,
+    cells: np.ndarray,
+    n_firms: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """§2.7 What the moves of one tick do to the books: customers won (and by referral) by
+    the new firm; customers lost (intrinsically, poached, new ones) and their dropped units by
+    the old firm (−1: none); and the lost customers by old firm × cell. Returns (sums of shape
+    (len(MOVER_BOOKS), firms), lost by cell of shape (firms, 6))."""
+    F = n_firms
+    old_idx = np.where(old >= 0, old, F).astype(np.intp)
+    new_idx = np.where(new >= 0, new, F).astype(np.intp)
+    sums = np.empty((len(MOVER_BOOKS), F))
+    sums[0] = per_firm(new_idx, F)
+    sums[1] = per_firm(new_idx[referred], F)
+    sums[2] = per_firm(old_idx[intrinsic], F)
+    sums[3] = per_firm(old_idx[~intrinsic], F)
+    sums[4] = per_firm(old_idx[was_new], F)
+    sums[5] = per_firm(old_idx, F, left_units)
+    lost_cells = np.bincount(old_idx * 6 + cells, minlength=(F + 1) * 6)[: F * 6].reshape(F, 6).astype(np.float64)
+    return sums, lost_cells
+
+
 def account(
     *,
     tick: int,

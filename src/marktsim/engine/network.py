@@ -18,9 +18,11 @@ class Network:
 
     indptr: np.ndarray  # int64, N + 1
     indices: np.ndarray  # int32, 2 * edges
-    degree: np.ndarray  # float32, N
+    degree: np.ndarray | None = None  # float32, N (None: not stored, see inverse_degree)
     _rows: np.ndarray | None = None  # owner of each entry of `indices` × table width, on demand
     _rows_width: int = 0
+    _targets: np.ndarray | None = None  # `indices` as intp (a gather's own index type), on demand
+    _inverse_degree: np.ndarray | None = None
 
     def count_codes(self, codes: np.ndarray, n_codes: int) -> np.ndarray:
         """For each customer and each code c < n_codes, how many of its contacts carry code c
@@ -29,14 +31,16 @@ class Network:
         One bincount over (customer, code) pairs per block of customers, each block's table
         (customers × (n_codes + 1)) at most 2²⁰ entries: the work is one pass over the
         contacts whatever N, and the temporaries stay the size of one block."""
-        n = self.degree.shape[0]
+        n = self.indptr.shape[0] - 1
         width = n_codes + 1
         block = max(1, _TABLE_LIMIT // width)
-        if n <= block:  # one block: its row keys are kept between ticks
+        if n <= block:  # one block: its row keys and gather indices are kept between ticks
             if self._rows is None or self._rows_width != width:
-                owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(self.indptr))
+                owner = np.repeat(np.arange(n, dtype=np.intp), np.diff(self.indptr))
                 self._rows, self._rows_width = owner * width, width
-            key = self._rows + codes[self.indices]
+                self._targets = self.indices.astype(np.intp)
+            key = codes.astype(np.intp, copy=False).take(self._targets)
+            key += self._rows
             table = np.bincount(key, minlength=n * width).reshape(n, width)
             return table[:, :n_codes].T.astype(np.float32)
         out = np.empty((n_codes, n), dtype=np.float32)
@@ -50,9 +54,17 @@ class Network:
             out[:, start:stop] = table[:, :n_codes].T
         return out
 
+    def inverse_degree(self) -> np.ndarray:
+        """1 / degree as float32 (0 for a customer without contacts), kept between ticks."""
+        if self._inverse_degree is None:
+            degree = np.diff(self.indptr).astype(np.float32) if self.degree is None else self.degree
+            with np.errstate(divide="ignore", invalid="ignore"):
+                self._inverse_degree = np.where(degree > 0, 1.0 / degree, 0.0).astype(np.float32)
+        return self._inverse_degree
+
     def edges(self) -> tuple[np.ndarray, np.ndarray]:
         """(source, target) pairs, each undirected edge once per direction."""
-        src = np.repeat(np.arange(self.degree.shape[0], dtype=np.int32), np.diff(self.indptr))
+        src = np.repeat(np.arange(self.indptr.shape[0] - 1, dtype=np.int32), np.diff(self.indptr))
         return src, self.indices
 
 

@@ -7,20 +7,24 @@ import numpy as np
 
 def retention_allocation(
     provider: np.ndarray,
-    weight: np.ndarray,
+    weight: np.ndarray | None,
     known: np.ndarray,
     spend: np.ndarray,
     personalisation: float,
 ) -> np.ndarray:
-    """§2.4 r_i = R_j·w_i/Σ_{i∈j} w, times (1 + φ) for customers the firm knows."""
+    """§2.4 r_i = R_j·w_i/Σ_{i∈j} w, times (1 + φ) for customers the firm knows (w None: all 1)."""
     n_firms = spend.shape[0]
     active = provider >= 0
     firm = np.where(active, provider, n_firms).astype(np.intp)
-    w = np.where(active, weight, np.float32(0.0))
-    total = np.bincount(firm, weights=w, minlength=n_firms + 1)
+    if weight is None:  # uniform: the total weight is the head count, r_i the firm's spend per head
+        total = np.bincount(firm, minlength=n_firms + 1).astype(np.float64)
+        total[n_firms] = 0.0  # prospects get nothing
+    else:
+        w = np.where(active, weight, np.float32(0.0))
+        total = np.bincount(firm, weights=w, minlength=n_firms + 1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        per_weight = np.where(total > 0, np.append(spend, 0.0) / total, 0.0)
-    r = w * per_weight[firm].astype(np.float32)
+        per_weight = np.where(total > 0, np.append(spend, 0.0) / total, 0.0).astype(np.float32)
+    r = per_weight.take(firm) if weight is None else w * per_weight.take(firm)
     return np.where(known, r * np.float32(1.0 + personalisation), r)
 
 

@@ -34,12 +34,15 @@ def serve(
     for a in range(1, wait + 1):
         due += cells[a]
     # group 1 is served after group 0: new customers for existing_first, established for new_first
-    code = np.append(np.asarray(priority, dtype=np.int8), np.int8(1))[firm]
-    second = np.where(code == 0, is_new, np.where(code == 2, ~is_new, False))
+    priority = np.asarray(priority, dtype=np.int8)
+    second = None
+    if (priority != 1).any():  # some firm is not fifo
+        code = np.append(priority, np.int8(1))[firm]
+        second = np.where(code == 0, is_new, np.where(code == 2, ~is_new, False))
+    groups = (False, True) if second is not None and second.any() else (None,)
     remaining = np.append(np.asarray(capacity, dtype=np.float64), 0.0)
-    served_cells = [np.zeros_like(c) for c in cells]
-    groups = (False, True) if second.any() else (None,)
     ages = [a for a in range(wait, -1, -1) if a == 0 or cells[a].any()]  # empty ages change nothing
+    served_cells: list[np.ndarray | None] = [None] * (wait + 1)
     for group in groups:
         mask = None if group is None else (second == group)
         for a in ages:
@@ -49,13 +52,16 @@ def serve(
                 ratio = np.where(demand > remaining, remaining / demand, 1.0)
             ratio[np.isnan(ratio)] = 1.0
             remaining = np.maximum(remaining - demand, 0.0)
-            served_cells[a] += cell * ratio[firm].astype(np.float32)
+            part = cell * ratio.astype(np.float32).take(firm)
+            served_cells[a] = part if served_cells[a] is None else served_cells[a] + part
     served = served_cells[0].copy()
     for a in range(1, wait + 1):
-        served += served_cells[a]
-    left = [np.maximum(c - s, np.float32(0.0)) for c, s in zip(cells, served_cells)]
+        if served_cells[a] is not None:  # an empty age adds nothing
+            served += served_cells[a]
+    # what is left of each age (an empty age stays as it is: all zeros)
+    left = [c if s is None else np.maximum(c - s, np.float32(0.0)) for c, s in zip(cells, served_cells)]
     new_backlog = np.empty_like(backlog)
     for a in range(wait):
         new_backlog[:, a] = left[a]  # age a -> a + 1
-    lost = left[wait]
+    lost = left[wait] if wait == 0 or served_cells[wait] is not None else left[wait].copy()
     return served, due, new_backlog, lost

@@ -32,9 +32,16 @@ class Columns:
 
     def backlog_units(self) -> np.ndarray:
         """Units each customer is waiting for."""
-        if self.backlog.shape[1] == 0:
+        wait = self.backlog.shape[1]
+        if wait == 0:
             return np.zeros(self.n, dtype=np.float32)
-        return self.backlog.sum(axis=1, dtype=np.float32)
+        if wait >= 8:  # numpy sums rows of 8 or more pairwise
+            return self.backlog.sum(axis=1, dtype=np.float32)
+        # fewer than 8: numpy adds a row's ages in order, which column by column does faster
+        total = self.backlog[:, 0].copy()
+        for a in range(1, wait):
+            total += self.backlog[:, a]
+        return total
 
 
 def abc_segments(revenue_potential: np.ndarray) -> np.ndarray:

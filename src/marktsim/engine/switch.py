@@ -41,8 +41,7 @@ class Moves:
     referred: np.ndarray  # bool per mover: the winning draw came from the word-of-mouth term
 
 
-def switch(
-    rng: np.random.Generator,
+def thresholds(
     provider: np.ndarray,
     satisfaction: np.ndarray,
     bond: np.ndarray,
@@ -54,11 +53,9 @@ def switch(
     churn_dissatisfaction: float,
     bond_protection: float,
     satisfaction_protection: float,
-    switch_noise: float,
-) -> Moves:
-    """§2.6 One uniform u_i per customer: u < h leaves (to a rival ∝ ε + P_k + W_ik when
-    saturated, out of the category otherwise); else u < h + (1 − h)·π is won by a rival
-    ∝ P_k + W_ik. Prospects (provider −1) adopt with π = min(1, Σ_k P_k + W_ik)."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """§2.6 Each customer's churn hazard h (float32) and h + (1 − h)·π, the reach of its
+    uniform below which it moves (π = min(1, σ·Σ_{k≠j} (P_k + W_ik)); prospects: σ = 1, h = 0)."""
     n = provider.shape[0]
     n_firms = pressure.shape[0]
     active = provider >= 0
@@ -78,19 +75,55 @@ def switch(
     hazard = np.where(active, hazard, 0.0)
     if saturated and n_firms == 1:
         hazard[:] = 0.0  # a monopolist's customers have nowhere to go
-    u = rng.random(n)
+    return hazard, hazard + (1.0 - hazard) * pull
+
+
+def decide(
+    provider: np.ndarray,
+    satisfaction: np.ndarray,
+    bond: np.ndarray,
+    churn_factor: np.ndarray,
+    pressure: np.ndarray,
+    wom: np.ndarray,
+    saturated: bool,
+    churn_base: float,
+    churn_dissatisfaction: float,
+    bond_protection: float,
+    satisfaction_protection: float,
+    u: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """§2.6 Who moves, given one uniform u_i per customer: u < h leaves; else u below the
+    reach h + (1 − h)·π is won by a rival (``thresholds``).
+
+    Returns (movers' indices, ascending; whether each left for intrinsic reasons)."""
+    hazard, reach = thresholds(provider, satisfaction, bond, churn_factor, pressure, wom, saturated, churn_base,
+                               churn_dissatisfaction, bond_protection, satisfaction_protection)
     leave = u < hazard
-    won = ~leave & (u < hazard + (1.0 - hazard) * pull)
+    won = ~leave & (u < reach)
     movers = np.flatnonzero(leave | won)
-    old = provider[movers]
-    intrinsic = leave[movers]
+    return movers, leave[movers]
+
+
+def choose(
+    rng: np.random.Generator,
+    movers: np.ndarray,
+    intrinsic: np.ndarray,
+    old: np.ndarray,
+    pressure: np.ndarray,
+    pulls: np.ndarray,
+    saturated: bool,
+    switch_noise: float,
+) -> Moves:
+    """§2.6 Where the movers go: a rival drawn ∝ P_k + W_ik (+ ε for those who left intrinsically
+    in a saturated market), or out of the category; the draw is a referral when it falls in
+    the word-of-mouth part of the winner's weight. `pulls`: the movers' W_ik, (firms, movers)."""
+    n_firms = pressure.shape[0]
     new = np.full(movers.shape[0], -1, dtype=np.int8)
     referred = np.zeros(movers.shape[0], dtype=bool)
     choose = ~intrinsic | saturated
     if choose.any():
         idx = movers[choose]
-        col = np.zeros(idx.shape[0], dtype=np.intp) if global_mixing else idx
-        w_part = wom[:, col].astype(np.float64)
+        w_part = pulls[:, choose].astype(np.float64)
         noise = np.where(intrinsic[choose], switch_noise, 0.0)
         weight = pressure[:, None] + w_part + noise[None, :]
         holder = old[choose]
@@ -117,3 +150,28 @@ def switch(
         new[choose] = chosen.astype(np.int8)
         referred[choose] = (draw >= w_start) & (w_part[chosen, cols] > 0)
     return Moves(old=old, new=new, who=movers, intrinsic=intrinsic, referred=referred)
+
+
+def switch(
+    rng: np.random.Generator,
+    provider: np.ndarray,
+    satisfaction: np.ndarray,
+    bond: np.ndarray,
+    churn_factor: np.ndarray,
+    pressure: np.ndarray,
+    wom: np.ndarray,
+    saturated: bool,
+    churn_base: float,
+    churn_dissatisfaction: float,
+    bond_protection: float,
+    satisfaction_protection: float,
+    switch_noise: float,
+) -> Moves:
+    """§2.6 One uniform u_i per customer: u < h leaves (to a rival ∝ ε + P_k + W_ik when
+    saturated, out of the category otherwise); else u < h + (1 − h)·π is won by a rival
+    ∝ P_k + W_ik. Prospects (provider −1) adopt with π = min(1, Σ_k P_k + W_ik)."""
+    u = rng.random(provider.shape[0])
+    movers, intrinsic = decide(provider, satisfaction, bond, churn_factor, pressure, wom, saturated, churn_base,
+                               churn_dissatisfaction, bond_protection, satisfaction_protection, u)
+    pulls = wom[:, np.zeros(movers.shape[0], np.intp) if wom.shape[1] == 1 else movers]
+    return choose(rng, movers, intrinsic, provider[movers], pressure, pulls, saturated, switch_noise)

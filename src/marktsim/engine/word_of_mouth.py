@@ -29,19 +29,18 @@ def word_of_mouth(
     promoter = active & (satisfaction >= promoter_threshold) & ~waiting
     detractor = active & (satisfaction <= detractor_threshold)
     firm = np.where(active, provider, n_firms).astype(np.intp)
-    promoters = np.bincount(firm[promoter], minlength=n_firms + 1)[:n_firms].astype(np.float64)
-    detractors = np.bincount(firm[detractor], minlength=n_firms + 1)[:n_firms].astype(np.float64)
+    # code of each customer: k if it promotes firm k, n_firms + k if it detracts, else silent
+    silent = 2 * n_firms
+    code = np.where(promoter, firm, np.where(detractor, n_firms + firm, silent)).astype(np.int8)  # ≤ 42 (K ≤ 20)
+    tally = np.bincount(code, minlength=silent + 1).astype(np.float64)
+    promoters, detractors = tally[:n_firms], tally[n_firms:silent]
     n = provider.shape[0]
     if network is None:
         w = np.maximum(positive * promoters - negative * detractors, 0.0) / n
         return w.astype(np.float32)[:, None], promoters, detractors
     wom = np.zeros((n_firms, n), dtype=np.float32)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inv_degree = np.where(network.degree > 0, 1.0 / network.degree, 0.0).astype(np.float32)
-    # code of each customer: k if it promotes firm k, n_firms + k if it detracts, else silent
-    silent = 2 * n_firms
-    code = np.where(promoter, firm, np.where(detractor, n_firms + firm, silent)).astype(np.int8)  # ≤ 42 (K ≤ 20)
     counts = network.count_codes(code, silent)
+    inv_degree = network.inverse_degree()
     for k in range(n_firms):
         if promoters[k] == 0 and (detractors[k] == 0 or negative == 0):
             continue

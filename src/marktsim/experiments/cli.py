@@ -177,8 +177,11 @@ def _simulate_job(valid: DictConfig, hc, folder: Path, key: str, overrides: list
 
     from marktsim.results import Results
 
+    from marktsim.model import prepare_engine
+
     reps = int(valid.replicates)
     runs = [(None, valid)] if points is None else [(point, point_cfg) for point, point_cfg, _ in points]
+    prepare_engine(valid, reps * len(runs))  # numba is loaded once, if the job is long enough to repay it
     started = time.time()
     bar = None
     if _progress_enabled(valid.progress):

@@ -1,0 +1,25 @@
+"""Configurations that reach every branch of the engine's kernels (priority classes, delay
+communication, targeting, campaigns, adaptive and expanding firms, global mixing, a growing
+market, B2B, backlogs of 0 to 9 ticks, a monopolist, no word of mouth): tests/test_compiled.py
+runs them on both engines, benchmarks/digest.py fingerprints them. Plain data, so that the
+digest also runs on older versions of the code."""
+
+CASES = {
+    "default": [],
+    "retention_heavy_abc": ["strategy=retention_heavy", "firm.targeting=abc", "firm.crm=false"],
+    "acquisition_new_first": ["strategy=acquisition_heavy", "firm.priority=new_first", "firm.capacity_factor=0.8"],
+    "existing_first_communicate": ["firm.priority=existing_first", "firm.communicate_delays=true",
+                                   "customers.max_wait=5"],
+    "expanding": ["firm.capacity_policy=expand", "firm.capacity_factor=0.9"],
+    "adaptive": ["strategy=adaptive", "competitors=adaptive"],
+    "capacity_aware": ["strategy=capacity_aware", "competitors=aggressive"],
+    "campaign": ["strategy.campaign_start=5", "strategy.campaign_length=6", "strategy.campaign_boost=2.0"],
+    "global_mixing": ["market.network=global"],
+    "growing": ["market=growing"],
+    "b2b_value_weighted": ["market=b2b", "firm.targeting=value_weighted"],
+    "no_backlog": ["customers.max_wait=0"],
+    "long_backlog": ["customers.max_wait=9", "firm.capacity_factor=0.7"],
+    "monopolist": ["market.n_competitors=0"],
+    "no_word_of_mouth": ["customers.wom_positive=0", "customers.wom_negative=0"],
+    "growing_fifo_many_firms": ["market=growing", "market.n_competitors=6", "firm.capacity_factor=0.8"],
+}

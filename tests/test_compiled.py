@@ -1,0 +1,166 @@
+"""The compiled engine (numba) computes exactly what the numpy kernels compute.
+
+Every comparison here is exact: the same bits in every table and every customer column, for
+configurations that reach each branch of the kernels (priority classes, delay communication,
+targeting, campaigns, adaptive and expanding firms, global mixing, a growing market, B2B,
+backlogs of 0 to 9 ticks, a monopolist, no word of mouth), with blocks of customers small
+enough that each run crosses many block boundaries.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from marktsim.config import load_config
+from marktsim.engine.account import mover_books
+from marktsim.engine.network import small_world
+from marktsim.model import COMPILE_ABOVE, ENGINE_ENV, MarketModel, choose_engine
+from marktsim.simulation import simulate
+
+compiled = pytest.importorskip("marktsim.engine.compiled")
+
+from engine_cases import CASES  # noqa: E402
+
+
+
+def _state(model: MarketModel) -> dict[str, np.ndarray]:
+    out = {"records": model.records(), "segments": model.segment_records()}
+    out.update({f"column.{name}": column for name, column in vars(model.columns).items()})
+    return out
+
+
+def _assert_same_bits(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> None:
+    assert a.keys() == b.keys()
+    for name in a:
+        x, y = np.ascontiguousarray(a[name]), np.ascontiguousarray(b[name])
+        assert x.dtype == y.dtype and x.shape == y.shape, name
+        assert x.tobytes() == y.tobytes(), f"{name} differs between the engines"
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_engines_agree_bit_for_bit(case, monkeypatch):
+    cfg = load_config(["market.n_customers=3000", "horizon=30", *CASES[case]])
+    monkeypatch.setattr(compiled, "BLOCK", 1024)  # three blocks and a short one: carries across blocks
+    for replicate in (0, 1):
+        reference = MarketModel(cfg, replicate=replicate, engine="numpy").run()
+        fast = MarketModel(cfg, replicate=replicate, engine="compiled").run()
+        assert reference.engine == "numpy" and fast.engine == "compiled"
+        _assert_same_bits(_state(reference), _state(fast))
+
+
+def test_engines_agree_on_the_tables(monkeypatch):
+    """One block (the default size) and the tidy tables of simulate(), exactly."""
+    import pandas as pd
+
+    cfg = load_config(["market.n_customers=2000", "horizon=24"])
+    results = {}
+    for engine in ("numpy", "compiled"):
+        monkeypatch.setenv(ENGINE_ENV, engine)
+        results[engine] = simulate(cfg, replicates=2)
+    for table in ("timeseries", "segments", "summary"):
+        pd.testing.assert_frame_equal(getattr(results["numpy"], table), getattr(results["compiled"], table),
+                                      check_exact=True)
+
+
+@pytest.mark.parametrize("n,degree,rewiring", [
+    (10, 4, 0.3), (1000, 10, 0.1), (1001, 6, 0.5), (5, 10, 0.2), (3, 2, 1.0), (2, 10, 0.5), (1, 4, 0.1),
+    (20_000, 10, 0.1), (777, 20, 0.0), (500, 8, 1.0), (64, 0, 0.1),
+])
+def test_compiled_network_is_the_reference_network(n, degree, rewiring):
+    reference = small_world(n, degree, rewiring, np.random.default_rng(7))
+    fast = compiled.small_world(n, degree, rewiring, np.random.default_rng(7))
+    assert np.array_equal(reference.indptr, fast.indptr)
+    assert np.array_equal(reference.indices, fast.indices)
+    assert reference.inverse_degree().tobytes() == fast.inverse_degree().tobytes()
+    # and the generator is left in the same state: the model's later draws do not shift
+    a, b = np.random.default_rng(7), np.random.default_rng(7)
+    small_world(n, degree, rewiring, a), compiled.small_world(n, degree, rewiring, b)
+    assert a.random() == b.random()
+
+
+def test_mover_books_twin():
+    rng = np.random.default_rng(3)
+    m, F = 500, 4
+    old = rng.integers(-1, F, m).astype(np.int8)
+    new = rng.integers(-1, F, m).astype(np.int8)
+    args = (old, new, rng.random(m) < 0.3, rng.random(m) < 0.5, rng.random(m) < 0.2,
+            (rng.random(m) * 7).astype(np.float32), rng.integers(0, 6, m).astype(np.int8), F)
+    for x, y in zip(mover_books(*args), compiled.mover_books(*args)):
+        assert x.tobytes() == y.tobytes()
+
+
+def test_engine_choice(monkeypatch):
+    monkeypatch.delenv(ENGINE_ENV, raising=False)
+    assert choose_engine(10, 10, "numpy") == "numpy"
+    assert choose_engine(10, 10, "compiled") == "compiled"
+    # auto: compiled once loaded (this module imported it), or for work that repays loading it
+    assert choose_engine(10, 10) == "compiled"
+    monkeypatch.setenv(ENGINE_ENV, "numpy")
+    assert choose_engine(10**7, 120) == "numpy"
+    monkeypatch.setenv(ENGINE_ENV, "fast")
+    with pytest.raises(ValueError, match="engine = 'fast'; allowed: auto, numpy, compiled"):
+        choose_engine(10, 10)
+    assert COMPILE_ABOVE > 10**6
+
+
+def test_auto_engine_without_compiled_loaded(tmp_path):
+    """In a fresh process 'auto' leaves a small run on numpy (no numba import) and compiles a
+    long job."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from marktsim.config import load_config\n"
+        "from marktsim.model import MarketModel, choose_engine\n"
+        "m = MarketModel(load_config(['market.n_customers=500', 'horizon=3'])).run()\n"
+        "print(m.engine, 'numba' in sys.modules, choose_engine(10_000, 120, runs=20))\n"
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if k != ENGINE_ENV}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.split() == ["numpy", "False", "compiled"]
+
+
+@pytest.mark.parametrize("growing", [False, True])
+def test_decisions_agree_exactly_at_the_thresholds(growing):
+    """Outcomes hide most rounding differences (a uniform rarely falls within an ulp of a
+    threshold), so here it always does: with u_i at each customer's hazard and reach as numpy
+    computes them, and one ulp below, the compiled decisions must be numpy's."""
+    from marktsim.engine.switch import acquisition_pressure, decide, thresholds
+    from marktsim.engine.word_of_mouth import word_of_mouth
+
+    rng = np.random.default_rng(11)
+    n, F = 4000, 4
+    provider = rng.integers(-1 if growing else 0, F, n).astype(np.int8)
+    satisfaction = rng.random(n).astype(np.float32)
+    bond = rng.random(n).astype(np.float32)
+    b2b = rng.random(n) < 0.2
+    waiting = rng.random(n) < 0.1
+    net = small_world(n, 10, 0.1, rng)
+    q_pos, q_neg, p_thr, d_thr = 0.03, 0.02, 0.8, 0.4
+    wom, promoters, detractors = word_of_mouth(provider, satisfaction, waiting, F, net, q_pos, q_neg, p_thr, d_thr)
+    active = provider >= 0
+    firm = np.where(active, provider, F)
+    codes = np.where(active & (satisfaction >= np.float32(p_thr)) & ~waiting, firm,
+                     np.where(active & (satisfaction <= np.float32(d_thr)), F + firm, 2 * F)).astype(np.int8)
+    use = ~((promoters == 0) & ((detractors == 0) | (q_neg == 0)))
+    subtract = (q_neg > 0) & (detractors > 0)
+    pressure = acquisition_pressure(np.array([3e4, 1e4, 2e4, 5e3]), 0.05, 2.0, n)
+    churn_factor = np.where(b2b, np.float32(0.5), np.float32(1.0)).astype(np.float32)
+    params = (0.005, 0.1, 0.8, 0.7)
+    hazard, reach = thresholds(provider, satisfaction, bond, churn_factor, pressure, wom, not growing, *params)
+    below = lambda x: np.nextafter(x, -np.inf)  # noqa: E731
+    at_hazard = hazard.astype(np.float64)
+    for u, movers_at_least in ((reach, 0), (below(reach), n // 2), (at_hazard, n // 2), (below(at_hazard), n // 2)):
+        u = np.ascontiguousarray(u, dtype=np.float64)
+        expected, expected_intrinsic = decide(provider, satisfaction, bond, churn_factor, pressure, wom, not growing,
+                                              *params, u)
+        who, intrinsic, found = np.empty(n, np.int64), np.empty(n, bool), np.zeros(1, np.int64)
+        compiled.word_of_mouth_and_decide(
+            0, n, provider, satisfaction, bond, b2b, np.float32(0.5), pressure, pressure.sum(), np.zeros(0, np.float32),
+            net.indptr, net.indices, codes, use, subtract, np.float32(q_pos), np.float32(q_neg), False,
+            *(np.float32(x) for x in params), u, who, intrinsic, found)
+        assert expected.shape[0] >= movers_at_least
+        assert np.array_equal(who[: found[0]], expected)
+        assert np.array_equal(intrinsic[: found[0]], expected_intrinsic)
