@@ -110,14 +110,14 @@ def command_time(args: list[str], cwd: Path, repeats: int = 3, env: dict | None 
     return best
 
 
-def sweep_time(cwd: Path, conditions: int = 50, replicates: int = 20) -> float:
+def sweep_time(cwd: Path, conditions: int = 50, replicates: int = 20, env: dict | None = None) -> float:
     """Wall time of the documented parallel sweep: `conditions` values of rho × `replicates`."""
     values = ",".join(f"{i / (conditions - 1):.4f}" for i in range(conditions))
     args = [str(BIN / "marktsim"), "-m", f"strategy.retention_share={values}", f"replicates={replicates}",
             "market.n_customers=10000", "horizon=120", "hydra/launcher=joblib", "progress=off",
             f"results_dir={cwd / 'sweep'}"]
     start = time.perf_counter()
-    subprocess.run(args, cwd=cwd, capture_output=True, check=True)
+    subprocess.run(args, cwd=cwd, capture_output=True, check=True, env={**os.environ, **(env or {})})
     return time.perf_counter() - start
 
 
@@ -200,6 +200,9 @@ def main() -> None:
             wall = sweep_time(tmp)
             print(f"1,000-run sweep (50 conditions x 20 replicates, N=10,000, T=120, joblib on "
                   f"{os.cpu_count()} cores): {wall:.1f} s wall   (goal <= 60 s)")
+            shutil.rmtree(tmp / "sweep", ignore_errors=True)
+            wall = sweep_time(tmp, env={"MARKTSIM_ENGINE": "numpy"})
+            print(f"the same sweep with the numpy engine only (MARKTSIM_ENGINE=numpy): {wall:.1f} s wall")
         if args.ten_k:
             sweep, report = ten_thousand_runs(tmp)
             print(f"10,000 runs (1,000-point LHS design x 10 replicates, N=2,000, T=60, 20 jobs, joblib): "

@@ -163,3 +163,35 @@ def test_a_study_is_never_mixed(tmp_path):
     more[more.index("--trials") + 1] = "3"
     optimize("--study", str(folder), *more)
     assert len(pd.read_csv(folder / "trials.csv")) == 3
+
+
+def test_study_folder_refusals_leave_everything_as_it_was(tmp_path):
+    """--study naming a file, a folder of other files, or a study another process holds: one
+    line, exit 2, and nothing written or changed."""
+    import fcntl
+
+    args = ["market.n_customers=300", "horizon=12", "--trials", "2", "--replicates", "2", "--validate", "2",
+            "--landscape", "0"]
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine")
+    proc = optimize("--study", str(a_file), *args, check=False)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+    assert "is a file" in proc.stderr and a_file.read_text() == "mine"
+
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "data.csv").write_text("x\n1\n")
+    proc = optimize("--study", str(other), *args, check=False)
+    assert proc.returncode == 2 and "holds other files" in proc.stderr
+    assert [p.name for p in other.iterdir()] == ["data.csv"]
+
+    study = tmp_path / "study"
+    optimize("--study", str(study), *args)
+    files = {p.name: p.stat().st_mtime_ns for p in study.iterdir()}
+    with open(study / ".lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a running marktsim-optimize holds it
+        proc = optimize("--study", str(study), *args, check=False)
+    assert proc.returncode == 2 and "in use by another marktsim-optimize process" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert {p.name: p.stat().st_mtime_ns for p in study.iterdir() if p.name != ".lock"} == \
+        {k: v for k, v in files.items() if k != ".lock"}

@@ -23,7 +23,7 @@ customers keep the temporaries small at any N (10⁷ customers need no array of 
 beyond the state). ``tests/test_compiled.py`` checks the results of both engines for equality.
 
 Importing this module imports numba (about 0.2 s) and the first call loads the cached machine
-code (about 0.3 s; compiling it takes a few seconds once per machine), so the model uses it
+code (about 0.3 s; compiling it takes about 7 s, once per machine), so the model uses it
 only for work long enough to repay that (``marktsim.model.choose_engine``).
 """
 
@@ -500,7 +500,8 @@ def _small_world_fill(n, half, rewired, targets, indptr, indices, degree):  # pr
 
 def small_world(n: int, degree: int, rewiring: float, rng: np.random.Generator):
     """§1 Compiled twin of ``network.small_world``: the same draws and the same network, built
-    without the edge list (about 45 bytes per customer at the peak instead of 300)."""
+    in place without the edge list (at the peak about 57 bytes per customer, the network's own
+    48 included, instead of about 300)."""
     from marktsim.engine.network import Network
     from marktsim.engine.network import small_world as reference
 

@@ -113,12 +113,18 @@ def point_config(raw: DictConfig, values: dict[str, object]) -> DictConfig:
     return validate(cfg)
 
 
+# a worker runs replicates of many trials: the engine is chosen for this many runs of a config
+WORKER_RUNS = 64
+
+
 def _replicate(args: tuple[dict, int]) -> tuple[int, float, float]:
     """Focal NPV and annual churn of one replicate (runs in a worker process)."""
+    from marktsim.model import prepare_engine
     from marktsim.simulation import run_replicate
 
     container, r = args
     cfg = OmegaConf.create(container)
+    prepare_engine(cfg, runs=WORKER_RUNS)
     summary = run_replicate(cfg, r).summary
     focal = summary[summary.firm == "focal"].iloc[0]
     return r, float(focal.npv), float(focal.churn_annual)
