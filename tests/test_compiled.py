@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from marktsim.config import load_config
+from marktsim.config import ConfigError, load_config
 from marktsim.engine.account import mover_books
 from marktsim.engine.network import small_world
 from marktsim.model import COMPILE_ABOVE, ENGINE_ENV, MarketModel, choose_engine
@@ -21,7 +21,6 @@ from marktsim.simulation import simulate
 compiled = pytest.importorskip("marktsim.engine.compiled")
 
 from engine_cases import CASES  # noqa: E402
-
 
 
 def _state(model: MarketModel) -> dict[str, np.ndarray]:
@@ -99,7 +98,7 @@ def test_engine_choice(monkeypatch):
     monkeypatch.setenv(ENGINE_ENV, "numpy")
     assert choose_engine(10**7, 120) == "numpy"
     monkeypatch.setenv(ENGINE_ENV, "fast")
-    with pytest.raises(ValueError, match="engine = 'fast'; allowed: auto, numpy, compiled"):
+    with pytest.raises(ConfigError, match="MARKTSIM_ENGINE = 'fast'; allowed: auto, numpy, compiled"):
         choose_engine(10, 10)
     assert COMPILE_ABOVE > 10**6
 
@@ -120,6 +119,23 @@ def test_auto_engine_without_compiled_loaded(tmp_path):
     env = {k: v for k, v in __import__("os").environ.items() if k != ENGINE_ENV}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert out.stdout.split() == ["numpy", "False", "compiled"]
+
+
+@pytest.mark.parametrize("command", ["marktsim", "marktsim-optimize"])
+def test_a_bad_engine_setting_is_one_line_exit_2_nothing_written(tmp_path, command):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    args = {"marktsim": ["horizon=1", "market.n_customers=100", f"results_dir={tmp_path / 'results'}"],
+            "marktsim-optimize": ["--study", str(tmp_path / "study"), "market.n_customers=100"]}[command]
+    proc = subprocess.run([str(Path(sys.executable).parent / command), *args], capture_output=True, text=True,
+                          env={**os.environ, ENGINE_ENV: "fast"}, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 2
+    expected = f"{command}: invalid setting: MARKTSIM_ENGINE = 'fast'; allowed: auto, numpy, compiled"
+    assert proc.stderr.strip() == expected
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("growing", [False, True])

@@ -340,6 +340,20 @@ def _fail(key: str, value: Any, problem: str) -> ConfigError:
     return ConfigError(msg)
 
 
+ENGINES = ("auto", "numpy", "compiled")
+ENGINE_ENV = "MARKTSIM_ENGINE"
+
+
+def engine_setting(engine: str | None = None) -> str:
+    """The engine asked for: `engine`, else the environment variable MARKTSIM_ENGINE, else
+    'auto' (``marktsim.model.choose_engine`` decides what 'auto' means for a run)."""
+    value = engine or os.environ.get(ENGINE_ENV) or "auto"
+    if value not in ENGINES:
+        source = "engine" if engine else ENGINE_ENV
+        raise ConfigError(f"invalid setting: {source} = {value!r}; allowed: {', '.join(ENGINES)}")
+    return value
+
+
 # the configs validate() returned, by id: (weak reference, their content when returned)
 _CHECKED: dict[int, tuple[weakref.ref, dict]] = {}
 

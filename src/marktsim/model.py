@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import importlib.util
 import math
-import os
 import sys
 from types import SimpleNamespace
 from typing import Any
@@ -16,7 +15,15 @@ from mesa.agent import AgentSet
 from omegaconf import DictConfig, OmegaConf
 
 from marktsim.agents import Customer, Firm
-from marktsim.config import expected_initial_demand, expected_initial_revenue, load_config, validate
+from marktsim.config import (  # noqa: F401  (re-exported)
+    ENGINE_ENV,
+    ENGINES,
+    engine_setting,
+    expected_initial_demand,
+    expected_initial_revenue,
+    load_config,
+    validate,
+)
 from marktsim.engine import (
     account,
     acquisition_pressure,
@@ -33,10 +40,8 @@ from marktsim.engine.serve import PRIORITIES
 from marktsim.engine.switch import Moves, choose, decide
 
 TARGETING = ("uniform", "value_weighted", "abc")
-ENGINES = ("auto", "numpy", "compiled")
-ENGINE_ENV = "MARKTSIM_ENGINE"
 # Importing numba and loading the compiled kernels costs a process about 0.5 s; they save about
-# 30 ns per customer-tick (benchmarks/RESULTS.md), so 'auto' compiles once a process has at
+# 50 ns per customer-tick (benchmarks/RESULTS.md), so 'auto' compiles once a process has at
 # least this many customer-ticks to run (a run, or all replicates of a job: see `prepare_engine`)
 COMPILE_ABOVE = 20_000_000
 
@@ -47,9 +52,7 @@ def choose_engine(n_customers: int, horizon: int, engine: str | None = None, run
     `engine` (default: the environment variable MARKTSIM_ENGINE, else 'auto'): 'auto' uses the
     compiled kernels when they are loaded already, or when `runs` runs of this size make at
     least COMPILE_ABOVE customer-ticks and numba is installed."""
-    engine = engine or os.environ.get(ENGINE_ENV) or "auto"
-    if engine not in ENGINES:
-        raise ValueError(f"engine = {engine!r}; allowed: {', '.join(ENGINES)} (argument or {ENGINE_ENV})")
+    engine = engine_setting(engine)
     if engine != "auto":
         return engine
     if "marktsim.engine.compiled" in sys.modules:

@@ -22,7 +22,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from marktsim.config import CONFIG_DIR, ConfigError, job_key, validate
+from marktsim.config import CONFIG_DIR, ConfigError, engine_setting, job_key, validate
 from marktsim.experiments import store
 
 
@@ -390,7 +390,11 @@ def _compose_hydra(args: list[str]):
 
 def main() -> None:
     """Console entry point: check the whole command first, then hand it to Hydra."""
-    problem = precheck(sys.argv[1:])
+    try:
+        engine_setting()
+        problem = precheck(sys.argv[1:])
+    except ConfigError as exc:
+        problem = str(exc)
     if problem:
         print(f"marktsim: {problem}", file=sys.stderr)
         raise SystemExit(2)

@@ -28,10 +28,19 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from marktsim.analysis.stats import fmt_ci, markdown_table, mean_ci
-from marktsim.config import CONFIG_DIR, ConfigError, compose_config, validate
+from marktsim.config import CONFIG_DIR, ConfigError, compose_config, engine_setting, validate
 from marktsim.experiments import store
-from marktsim.optimize.search import (Evaluator, Settings, Space, best_values, make_space, open_study, point_config,
-                                      run_trials, trials_table)
+from marktsim.optimize.search import (
+    Evaluator,
+    Settings,
+    Space,
+    best_values,
+    make_space,
+    open_study,
+    point_config,
+    run_trials,
+    trials_table,
+)
 
 SETTINGS = "study.json"
 RHO = "strategy.retention_share"
@@ -302,6 +311,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--progress", choices=("auto", "on", "off"), default="auto")
     args = parser.parse_args(argv)
     try:
+        engine_setting()
         folder = run(args)
     except (ConfigError, StudyError) as exc:
         print(f"marktsim-optimize: {exc}", file=sys.stderr)
