@@ -3,6 +3,8 @@
 Each kernel is a small function over whole arrays, named for its mechanism: ``serve``,
 ``experience``, ``retain``, ``word_of_mouth``, ``switch`` and ``account``. The model
 (``marktsim.model``) owns the columns and calls the kernels in the order of section 2.
+``marktsim.engine.compiled`` computes the same tick, bit for bit, with numba in a few passes
+over blocks of customers; it is imported only where it is used (it imports numba).
 """
 
 from marktsim.engine.account import account
