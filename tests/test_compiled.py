@@ -170,8 +170,7 @@ def test_decisions_agree_exactly_at_the_thresholds(growing):
     at_hazard = hazard.astype(np.float64)
     for u, movers_at_least in ((reach, 0), (below(reach), n // 2), (at_hazard, n // 2), (below(at_hazard), n // 2)):
         u = np.ascontiguousarray(u, dtype=np.float64)
-        expected, expected_intrinsic = decide(provider, satisfaction, bond, churn_factor, pressure, wom, not growing,
-                                              *params, u)
+        expected, expected_intrinsic = decide(u, hazard, reach)
         who, intrinsic, found = np.empty(n, np.int64), np.empty(n, bool), np.zeros(1, np.int64)
         compiled.word_of_mouth_and_decide(
             0, n, provider, satisfaction, bond, b2b, np.float32(0.5), pressure, pressure.sum(), np.zeros(0, np.float32),

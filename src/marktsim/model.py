@@ -36,8 +36,9 @@ from marktsim.engine import (
     word_of_mouth,
 )
 from marktsim.engine.account import BOOKS, METRICS, MOVER_BOOKS, M, books, mover_books, per_firm
+from marktsim.engine.retain import spend_per_weight
 from marktsim.engine.serve import PRIORITIES
-from marktsim.engine.switch import Moves, choose, decide
+from marktsim.engine.switch import Moves, choose, decide, thresholds
 
 TARGETING = ("uniform", "value_weighted", "abc")
 # Importing numba and loading the compiled kernels costs a process about 0.5 s; they save about
@@ -318,10 +319,10 @@ class MarketModel(mesa.Model):
 
         # 6. leave or switch
         u = self.generator.random(self.n)
-        movers, intrinsic = decide(
+        movers, intrinsic = decide(u, *thresholds(
             col.provider, col.satisfaction, col.bond, self.churn_factor, plan.pressure, wom, self.saturated,
-            c["churn_base"], c["churn_dissatisfaction"], c["bond_protection"], c["satisfaction_protection"], u,
-        )
+            c["churn_base"], c["churn_dissatisfaction"], c["bond_protection"], c["satisfaction_protection"],
+        ))
         pulls = wom[:, np.zeros(movers.shape[0], np.intp) if wom.shape[1] == 1 else movers]
         moves = choose(self.generator, movers, intrinsic, col.provider[movers], plan.pressure, pulls,
                        self.saturated, c["switch_noise"])
@@ -374,8 +375,7 @@ class MarketModel(mesa.Model):
         two_groups = bool(flags[0])
         ratio = k.ratios(demand, nonempty, np.asarray(plan.capacity, dtype=np.float64), two_groups)
         total = np.append(customers, 0.0) if uniform else weight_total  # numpy's retention_allocation
-        with np.errstate(divide="ignore", invalid="ignore"):
-            per_weight = np.where(total > 0, np.append(retention, 0.0) / total, 0.0).astype(np.float32)
+        per_weight = spend_per_weight(total, retention)
         growth = self._growth(int(flags[1]))
 
         # serve, experience, retain and the word-of-mouth codes, block by block

@@ -5,6 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 
+def spend_per_weight(total: np.ndarray, spend: np.ndarray) -> np.ndarray:
+    """§2.4 R_j / Σ_{i∈j} w per firm, float32, for firm totals `total` (firms + 1 entries, the
+    last for prospects, who get nothing); 0 where a firm's total weight is 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(total > 0, np.append(spend, 0.0) / total, 0.0).astype(np.float32)
+
+
 def retention_allocation(
     provider: np.ndarray,
     weight: np.ndarray | None,
@@ -22,8 +29,7 @@ def retention_allocation(
     else:
         w = np.where(active, weight, np.float32(0.0))
         total = np.bincount(firm, weights=w, minlength=n_firms + 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        per_weight = np.where(total > 0, np.append(spend, 0.0) / total, 0.0).astype(np.float32)
+    per_weight = spend_per_weight(total, spend)
     r = per_weight.take(firm) if weight is None else w * per_weight.take(firm)
     return np.where(known, r * np.float32(1.0 + personalisation), r)
 

@@ -78,26 +78,11 @@ def thresholds(
     return hazard, hazard + (1.0 - hazard) * pull
 
 
-def decide(
-    provider: np.ndarray,
-    satisfaction: np.ndarray,
-    bond: np.ndarray,
-    churn_factor: np.ndarray,
-    pressure: np.ndarray,
-    wom: np.ndarray,
-    saturated: bool,
-    churn_base: float,
-    churn_dissatisfaction: float,
-    bond_protection: float,
-    satisfaction_protection: float,
-    u: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """§2.6 Who moves, given one uniform u_i per customer: u < h leaves; else u below the
-    reach h + (1 − h)·π is won by a rival (``thresholds``).
+def decide(u: np.ndarray, hazard: np.ndarray, reach: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """§2.6 Who moves, given one uniform u_i per customer and its ``thresholds``: u < h leaves;
+    else u below the reach h + (1 − h)·π is won by a rival.
 
     Returns (movers' indices, ascending; whether each left for intrinsic reasons)."""
-    hazard, reach = thresholds(provider, satisfaction, bond, churn_factor, pressure, wom, saturated, churn_base,
-                               churn_dissatisfaction, bond_protection, satisfaction_protection)
     leave = u < hazard
     won = ~leave & (u < reach)
     movers = np.flatnonzero(leave | won)
@@ -171,7 +156,8 @@ def switch(
     saturated, out of the category otherwise); else u < h + (1 − h)·π is won by a rival
     ∝ P_k + W_ik. Prospects (provider −1) adopt with π = min(1, Σ_k P_k + W_ik)."""
     u = rng.random(provider.shape[0])
-    movers, intrinsic = decide(provider, satisfaction, bond, churn_factor, pressure, wom, saturated, churn_base,
-                               churn_dissatisfaction, bond_protection, satisfaction_protection, u)
+    movers, intrinsic = decide(u, *thresholds(provider, satisfaction, bond, churn_factor, pressure, wom, saturated,
+                                              churn_base, churn_dissatisfaction, bond_protection,
+                                              satisfaction_protection))
     pulls = wom[:, np.zeros(movers.shape[0], np.intp) if wom.shape[1] == 1 else movers]
     return choose(rng, movers, intrinsic, provider[movers], pressure, pulls, saturated, switch_noise)
