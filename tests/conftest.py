@@ -1,12 +1,17 @@
-"""Shared helpers: compose the real config tree with overrides and run it."""
+"""Shared helpers: compose the real config tree with overrides and run it; run model-level
+tests on both engines."""
 
 from __future__ import annotations
+
+import importlib.util
 
 import numpy as np
 import pytest
 
 import marktsim
 from marktsim.config import load_config
+
+ENGINES = ("numpy", "compiled")
 
 
 def run(overrides=(), replicates=1):
@@ -20,9 +25,31 @@ def z_score(observed: float, n: float, p: float) -> float:
     return (observed - n * p) / sd if sd > 0 else (0.0 if observed == n * p else np.inf)
 
 
+def rules_for(**customers):
+    """The formulas' parameters (``engine.rules.Rules``) of the default customers with some
+    keys changed, e.g. ``rules_for(churn_base=0.01)``."""
+    from omegaconf import OmegaConf
+
+    from marktsim.engine.rules import rules_from
+
+    return rules_from({**OmegaConf.to_container(load_config().customers), **customers})
+
+
 SMALL = ["market.n_customers=400", "horizon=12"]
 
 
 @pytest.fixture
 def small():
     return list(SMALL)
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request, monkeypatch):
+    """The engine every run of the test uses, set explicitly (MARKTSIM_ENGINE), so that a
+    model-level test checks the numpy kernels and the compiled passes each on their own
+    instead of whichever 'auto' picks. Modules opt in with
+    ``pytestmark = pytest.mark.usefixtures("engine")``."""
+    if request.param == "compiled" and importlib.util.find_spec("numba") is None:
+        pytest.skip("numba is not installed")
+    monkeypatch.setenv("MARKTSIM_ENGINE", request.param)
+    return request.param

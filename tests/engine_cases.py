@@ -9,17 +9,24 @@ CASES = {
     "retention_heavy_abc": ["strategy=retention_heavy", "firm.targeting=abc", "firm.crm=false"],
     "acquisition_new_first": ["strategy=acquisition_heavy", "firm.priority=new_first", "firm.capacity_factor=0.8"],
     "existing_first_communicate": ["firm.priority=existing_first", "firm.communicate_delays=true",
-                                   "customers.max_wait=5"],
+                                   "customers.max_wait=5", "firm.capacity_factor=0.9", "strategy.campaign_start=3",
+                                   "strategy.campaign_length=6", "strategy.campaign_boost=3"],
     "expanding": ["firm.capacity_policy=expand", "firm.capacity_factor=0.9"],
     "adaptive": ["strategy=adaptive", "competitors=adaptive"],
-    "capacity_aware": ["strategy=capacity_aware", "competitors=aggressive"],
-    "campaign": ["strategy.campaign_start=5", "strategy.campaign_length=6", "strategy.campaign_boost=2.0"],
+    "capacity_aware": ["strategy=capacity_aware", "competitors=aggressive", "firm.capacity_factor=0.9"],
+    "campaign": ["strategy.campaign_start=5", "strategy.campaign_length=6", "strategy.campaign_boost=2.0",
+                 "firm.capacity_factor=1.0"],
     "global_mixing": ["market.network=global"],
     "growing": ["market=growing"],
     "b2b_value_weighted": ["market=b2b", "firm.targeting=value_weighted"],
-    "no_backlog": ["customers.max_wait=0"],
+    "no_backlog": ["customers.max_wait=0", "firm.capacity_factor=0.8"],
     "long_backlog": ["customers.max_wait=9", "firm.capacity_factor=0.7"],
     "monopolist": ["market.n_competitors=0"],
     "no_word_of_mouth": ["customers.wom_positive=0", "customers.wom_negative=0"],
     "growing_fifo_many_firms": ["market=growing", "market.n_competitors=6", "firm.capacity_factor=0.8"],
 }
+
+# the cases whose focal firm must really be overloaded (service level below 1 in some tick):
+# rationing by class and age, delay communication, capacity-aware shifts and expansion run only then
+OVERLOADED = ("acquisition_new_first", "existing_first_communicate", "expanding", "capacity_aware", "campaign",
+              "growing", "no_backlog", "long_backlog", "growing_fifo_many_firms")

@@ -13,14 +13,13 @@ import numpy as np
 import pytest
 
 from marktsim.config import ConfigError, load_config
-from marktsim.engine.account import mover_books
 from marktsim.engine.network import small_world
 from marktsim.model import COMPILE_ABOVE, ENGINE_ENV, MarketModel, choose_engine
 from marktsim.simulation import simulate
 
 compiled = pytest.importorskip("marktsim.engine.compiled")
 
-from engine_cases import CASES  # noqa: E402
+from engine_cases import CASES, OVERLOADED  # noqa: E402
 
 
 def _state(model: MarketModel) -> dict[str, np.ndarray]:
@@ -37,6 +36,38 @@ def _assert_same_bits(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> Non
         assert x.tobytes() == y.tobytes(), f"{name} differs between the engines"
 
 
+def _assert_branch_reached(case: str, model: MarketModel) -> None:
+    """The precondition of a case: the branch it is there for really runs."""
+    from marktsim.engine.account import M
+
+    books = model.records()
+    focal = books[:, 0, :]
+    if case in OVERLOADED:
+        assert focal[:, M["service_level"]].min() < 1.0, f"{case}: the focal firm is never overloaded"
+        assert focal[:, M["customers_new"]].max() > 0, f"{case}: no new customers to rank"
+    else:
+        assert focal[:, M["service_level"]].min() == 1.0, f"{case}: unexpectedly overloaded"
+    checks = {
+        "capacity_aware": lambda: len(set(focal[:, M["retention_share_used"]])) == 2,
+        "expanding": lambda: focal[:, M["capex"]].max() > 0,
+        "adaptive": lambda: len(set(np.round(books[:, :, M["retention_share_used"]].ravel(), 9))) > 3,
+        "campaign": lambda: focal[:, M["acquisition_spend"]].max() > focal[0, M["acquisition_spend"]],
+        "monopolist": lambda: books.shape[1] == 1,
+        "global_mixing": lambda: model.network is None and books[:, :, M["won_by_wom"]].sum() > 0,
+        "growing": lambda: (model.columns.provider < 0).any(),
+        "b2b_value_weighted": lambda: model.columns.b2b.mean() > 0.5,
+        "no_word_of_mouth": lambda: books[:, :, M["won_by_wom"]].sum() == 0,
+        # nine ages (numpy's pairwise row sums), more units waiting than one tick of demand (ages ≥ 2 in use)
+        "long_backlog": lambda: model.columns.backlog.shape[1] == 9
+        and (focal[:, M["backlog_units"]] > focal[:, M["demand_units"]]).any(),
+        "no_backlog": lambda: model.columns.backlog.shape[1] == 0 and focal[:, M["lost_units"]].max() > 0,
+        "retention_heavy_abc": lambda: not model.crm[0] and model.targeting[0] == 2,
+        "default": lambda: books[:, :, M["won_by_wom"]].sum() > 0 and books[:, :, M["detractors"]].sum() >= 0,
+    }
+    if case in checks:
+        assert checks[case](), f"{case}: its branch is not reached"
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_engines_agree_bit_for_bit(case, monkeypatch):
     cfg = load_config(["market.n_customers=3000", "horizon=30", *CASES[case]])
@@ -45,6 +76,7 @@ def test_engines_agree_bit_for_bit(case, monkeypatch):
         reference = MarketModel(cfg, replicate=replicate, engine="numpy").run()
         fast = MarketModel(cfg, replicate=replicate, engine="compiled").run()
         assert reference.engine == "numpy" and fast.engine == "compiled"
+        _assert_branch_reached(case, reference)
         _assert_same_bits(_state(reference), _state(fast))
 
 
@@ -76,17 +108,6 @@ def test_compiled_network_is_the_reference_network(n, degree, rewiring):
     a, b = np.random.default_rng(7), np.random.default_rng(7)
     small_world(n, degree, rewiring, a), compiled.small_world(n, degree, rewiring, b)
     assert a.random() == b.random()
-
-
-def test_mover_books_twin():
-    rng = np.random.default_rng(3)
-    m, F = 500, 4
-    old = rng.integers(-1, F, m).astype(np.int8)
-    new = rng.integers(-1, F, m).astype(np.int8)
-    args = (old, new, rng.random(m) < 0.3, rng.random(m) < 0.5, rng.random(m) < 0.2,
-            (rng.random(m) * 7).astype(np.float32), rng.integers(0, 6, m).astype(np.int8), F)
-    for x, y in zip(mover_books(*args), compiled.mover_books(*args)):
-        assert x.tobytes() == y.tobytes()
 
 
 def test_engine_choice(monkeypatch):
@@ -146,36 +167,42 @@ def test_decisions_agree_exactly_at_the_thresholds(growing):
     from marktsim.engine.switch import acquisition_pressure, decide, thresholds
     from marktsim.engine.word_of_mouth import word_of_mouth
 
+    from conftest import rules_for
+
     rng = np.random.default_rng(11)
     n, F = 4000, 4
     provider = rng.integers(-1 if growing else 0, F, n).astype(np.int8)
+    firm = np.where(provider >= 0, provider, F)
     satisfaction = rng.random(n).astype(np.float32)
     bond = rng.random(n).astype(np.float32)
     b2b = rng.random(n) < 0.2
     waiting = rng.random(n) < 0.1
     net = small_world(n, 10, 0.1, rng)
-    q_pos, q_neg, p_thr, d_thr = 0.03, 0.02, 0.8, 0.4
-    wom, promoters, detractors = word_of_mouth(provider, satisfaction, waiting, F, net, q_pos, q_neg, p_thr, d_thr)
-    active = provider >= 0
-    firm = np.where(active, provider, F)
-    codes = np.where(active & (satisfaction >= np.float32(p_thr)) & ~waiting, firm,
-                     np.where(active & (satisfaction <= np.float32(d_thr)), F + firm, 2 * F)).astype(np.int8)
-    use = ~((promoters == 0) & ((detractors == 0) | (q_neg == 0)))
-    subtract = (q_neg > 0) & (detractors > 0)
+    rules = rules_for(wom_positive=0.03, wom_negative=0.02, promoter_threshold=0.8, detractor_threshold=0.4,
+                      churn_base=0.005, churn_dissatisfaction=0.1, bond_protection=0.8, satisfaction_protection=0.7,
+                      b2b_churn_factor=0.5)
+    wom, promoters, detractors = word_of_mouth(firm, satisfaction, waiting, F, net, rules)
+    codes = np.where((provider >= 0) & (satisfaction >= rules.promoter_threshold) & ~waiting, firm,
+                     np.where((provider >= 0) & (satisfaction <= rules.detractor_threshold), F + firm,
+                              2 * F)).astype(np.int8)
+    speaks = ~((promoters == 0) & ((detractors == 0) | (rules.wom_negative == 0)))
     pressure = acquisition_pressure(np.array([3e4, 1e4, 2e4, 5e3]), 0.05, 2.0, n)
-    churn_factor = np.where(b2b, np.float32(0.5), np.float32(1.0)).astype(np.float32)
-    params = (0.005, 0.1, 0.8, 0.7)
-    hazard, reach = thresholds(provider, satisfaction, bond, churn_factor, pressure, wom, not growing, *params)
+    factor = np.where(b2b, np.float32(0.5), np.float32(1.0)).astype(np.float32)
+    hazard, reach = thresholds(firm, satisfaction, bond, factor, pressure, wom, not growing, rules)
+    state = compiled.State(provider, satisfaction, bond, np.zeros(n, np.int32), np.ones(n, np.float32), b2b,
+                           np.ones(n, np.float32), np.zeros(n, np.int8), np.zeros((n, 0), np.float32),
+                           np.zeros(n, bool), np.zeros(n, bool))
+    deciding = compiled.Deciding(pressure, float(pressure.sum()), np.zeros(0, np.float32), net.indptr, net.indices,
+                                 codes, speaks, False)
     below = lambda x: np.nextafter(x, -np.inf)  # noqa: E731
     at_hazard = hazard.astype(np.float64)
     for u, movers_at_least in ((reach, 0), (below(reach), n // 2), (at_hazard, n // 2), (below(at_hazard), n // 2)):
         u = np.ascontiguousarray(u, dtype=np.float64)
         expected, expected_intrinsic = decide(u, hazard, reach)
-        who, intrinsic, found = np.empty(n, np.int64), np.empty(n, bool), np.zeros(1, np.int64)
-        compiled.word_of_mouth_and_decide(
-            0, n, provider, satisfaction, bond, b2b, np.float32(0.5), pressure, pressure.sum(), np.zeros(0, np.float32),
-            net.indptr, net.indices, codes, use, subtract, np.float32(q_pos), np.float32(q_neg), False,
-            *(np.float32(x) for x in params), u, who, intrinsic, found)
+        found = compiled.Found(np.empty(n, np.int64), np.empty(n, bool), np.zeros(1, np.int64))
+        compiled.word_of_mouth_and_decide(0, n, state, rules, deciding, u, found)
+        who, intrinsic = found.who, found.intrinsic
+        found = found.count
         assert expected.shape[0] >= movers_at_least
         assert np.array_equal(who[: found[0]], expected)
         assert np.array_equal(intrinsic[: found[0]], expected_intrinsic)

@@ -50,6 +50,16 @@ def test_named_overrides_reach_the_config():
     assert load_config(["firm.capacity=null"]).firm.capacity is None
 
 
+def test_market_options_that_set_customer_keys_take_effect():
+    """market=b2b and market=commoditised describe the customers too: their keys win over the
+    customer defaults."""
+    b2b = load_config(["market=b2b"])
+    assert b2b.customers.b2b_share == 0.6 and b2b.market.saturated
+    commoditised = load_config(["market=commoditised"])
+    assert commoditised.customers.satisfaction_protection == 0.2 and commoditised.customers.bond_protection == 0.3
+    assert load_config(["market=b2b", "customers.b2b_share=0.3"]).customers.b2b_share == 0.3  # overrides still win
+
+
 def test_same_as_focal_competitors_copy_the_focal_strategy():
     cfg = load_config(["competitors=same_as_focal", "strategy=retention_heavy"])
     assert cfg.competitors.retention_share == 0.8
@@ -62,6 +72,19 @@ def test_same_as_focal_competitors_copy_the_focal_strategy():
         ("customers.bond_decay=1.5", "customers.bond_decay", "allowed: a number in [0, 1]"),
         ("market.n_competitors=21", "market.n_competitors", "[0, 20]"),
         ("strategy.retention_share=-0.1", "strategy.retention_share", "[0, 1]"),
+        # keys with a lower bound only
+        ("firm.budget=-5", "firm.budget", "[0, inf]"),
+        ("firm.onboarding_cost=-1", "firm.onboarding_cost", "[0, inf]"),
+        ("competitors.capex_per_unit=-200", "competitors.capex_per_unit", "[0, inf]"),
+        ("firm.capacity=-3", "firm.capacity", "[0, inf]"),
+        ("customers.value_mean=0", "customers.value_mean", "[1e-09, inf]"),
+        ("market.acquisition_scale=-2", "market.acquisition_scale", "[1e-09, inf]"),
+        ("strategy.campaign_length=-1", "strategy.campaign_length", "[0, inf]"),
+        # a whole-number float is an integer, range-checked like one
+        ("horizon=0.0", "horizon", "[1, 100000]"),
+        ("seed=-1.0", "seed", "[0, 9223372036854775807]"),
+        ("replicates=0.0", "replicates", "[1, 1000000]"),
+        ("market.n_customers=-5.0", "market.n_customers", "[1, 10000000]"),
     ],
 )
 def test_out_of_range_values_name_key_value_and_range(override, key, fragment):

@@ -9,6 +9,8 @@ import pytest
 from marktsim.config import load_config
 from marktsim.simulation import simulate
 
+pytestmark = pytest.mark.usefixtures("engine")  # every test here runs on both engines
+
 COUNTS = ["customers", "won", "won_by_wom", "lost", "lost_intrinsic", "lost_poached", "promoters", "detractors",
           "demand_units", "served_units", "backlog_units", "lost_units", "customers_new", "lost_new"]
 MAY_BE_NAN = {"cac", "utilisation", "satisfaction_mean", "bond_mean", "capacity"}
@@ -58,11 +60,21 @@ def test_a_single_customer(market):
     _check(res, 1, market == "saturated")
 
 
-def test_zero_capacity_serves_nothing_and_loses_everything_after_max_wait():
-    res = simulate(load_config(["market.n_customers=300", "horizon=6", "firm.capacity=0"]))
-    f = res.timeseries[res.timeseries.firm == "focal"]
+@pytest.mark.parametrize("max_wait", [0, 1, 2, 5])
+def test_zero_capacity_loses_each_unit_after_exactly_max_wait_ticks(max_wait):
+    """Nothing is served: a unit demanded at tick t waits max_wait ticks and is lost at
+    t + max_wait (§7.2), so losses start at tick max_wait + 1 with the demand of tick 1."""
+    res = simulate(load_config(["market.n_customers=300", "horizon=8", "firm.capacity=0",
+                                f"customers.max_wait={max_wait}", "market.acquisition_max=0",
+                                "customers.wom_positive=0", "customers.churn_base=0",
+                                "customers.churn_dissatisfaction=0"]))
+    f = res.timeseries[res.timeseries.firm == "focal"].sort_values("tick")
     assert (f.served_units == 0).all() and (f.utilisation[f.demand_units > 0] == 1).all()
-    assert f.lost_units.iloc[3:].gt(0).all()
+    assert (f.lost == 0).all() and f.demand_units.iloc[0] > 0  # nobody leaves: the same demand each tick
+    lost = f.lost_units.to_numpy()
+    assert np.all(lost[:max_wait] == 0)
+    np.testing.assert_allclose(lost[max_wait:], f.demand_units.to_numpy()[: len(lost) - max_wait], rtol=1e-6)
+    np.testing.assert_allclose(f.backlog_units.iloc[-1], max_wait * f.demand_units.iloc[0], rtol=1e-6)
 
 
 def test_no_competitors_saturated_means_nobody_leaves():

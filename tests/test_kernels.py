@@ -8,17 +8,22 @@ import numpy as np
 import pytest
 
 from marktsim.engine import experience, retain, retention_allocation, serve, small_world, word_of_mouth
-from marktsim.engine.switch import acquisition_pressure, churn_hazard, susceptibility, switch
+from marktsim.engine import rules as r
+from marktsim.engine.rules import served_second
 from marktsim.engine.state import abc_segments, allocate_counts
+from marktsim.engine.switch import acquisition_pressure, switch
+
+from conftest import rules_for
 
 f32 = np.float32
 
 
-def _serve(priority, capacity, units, backlog, is_new, provider=None):
+def _serve(priority, capacity, units, backlog, is_new):
+    """One firm with the given priority rule (0 existing_first, 1 fifo, 2 new_first)."""
     units = np.asarray(units, f32)
-    provider = np.zeros(len(units), np.int8) if provider is None else np.asarray(provider, np.int8)
-    return serve(provider, units, np.asarray(backlog, f32), np.asarray(is_new), np.array([priority], np.int8),
-                 np.array([capacity], float))
+    firm = np.zeros(len(units), np.intp)
+    second = served_second(np.full(len(units), priority, np.int8), np.asarray(is_new)) if priority != 1 else None
+    return serve(firm, units, np.asarray(backlog, f32), second, np.array([capacity], float))
 
 
 def test_existing_first_serves_established_customers_before_new_ones():
@@ -50,9 +55,9 @@ def test_units_older_than_max_wait_are_lost():
 
 
 def test_serve_respects_each_firms_capacity_separately():
-    provider = [0, 0, 1, -1]
-    served, due, *_ = serve(np.array(provider, np.int8), np.ones(4, f32), np.zeros((4, 1), f32),
-                            np.zeros(4, bool), np.array([1, 1], np.int8), np.array([1.0, math.inf]))
+    firm = [0, 0, 1, 2]  # the last customer is a prospect (index n_firms)
+    served, due, *_ = serve(np.array(firm, np.intp), np.ones(4, f32), np.zeros((4, 1), f32), None,
+                            np.array([1.0, math.inf]))
     np.testing.assert_allclose(served, [0.5, 0.5, 1.0, 0.0])
     np.testing.assert_allclose(due, [1, 1, 1, 0])
 
@@ -60,18 +65,23 @@ def test_serve_respects_each_firms_capacity_separately():
 def test_experience_first_impression_and_forgiveness():
     s = np.array([0.5, 0.5, 0.5], f32)
     f = np.array([0.5, 0.5, 0.5], f32)
-    out = experience(s, f, np.full(3, 0.8, f32), np.array([False, True, False]), np.array([0.2, 0.2, 0.5], f32), 0.5)
+    rules = rules_for(alpha_est=0.2, alpha_new=0.5, delay_forgiveness=0.5)
+    out = experience(s, f, np.full(3, 0.8, f32), np.array([False, True, False]), np.array([False, False, True]), rules)
     e_plain, e_told = 0.8 * 0.5, 0.8 * (1 - 0.5 * 0.5)
     np.testing.assert_allclose(out, [0.5 + 0.2 * (e_plain - 0.5), 0.5 + 0.2 * (e_told - 0.5), 0.5 + 0.5 * (e_plain - 0.5)],
                                rtol=1e-6)
 
 
 def test_retention_allocation_and_bond_update():
-    provider = np.array([0, 0, 1, -1], np.int8)
-    r = retention_allocation(provider, np.array([1, 3, 1, 1], f32), np.array([False, True, False, False]),
-                             np.array([40.0, 10.0]), personalisation=0.5)
-    np.testing.assert_allclose(r, [10, 30 * 1.5, 10, 0])
-    b = retain(np.array([0.5], f32), np.array([5.0], f32), decay=0.02, gain_max=0.2, scale=5.0)
+    firm = np.array([0, 0, 1, 2], np.intp)  # the last customer is a prospect
+    spend = retention_allocation(firm, np.array([1, 3, 1, 1], f32), np.array([False, True, False, False]),
+                                 np.array([40.0, 10.0]), rules_for(personalisation=0.5))
+    np.testing.assert_allclose(spend, [10, 30 * 1.5, 10, 0])
+    equal = retention_allocation(firm, None, np.array([False, True, False, False]), np.array([40.0, 10.0]),
+                                 rules_for(personalisation=0.5))
+    np.testing.assert_allclose(equal, [20, 20 * 1.5, 10, 0])
+    b = retain(np.array([0.5], f32), np.array([5.0], f32), rules_for(bond_decay=0.02, bond_gain_max=0.2,
+                                                                     retention_scale=5.0))
     np.testing.assert_allclose(b, [0.5 * 0.98 + 0.5 * 0.2 * (1 - math.exp(-1))], rtol=1e-6)
 
 
@@ -80,37 +90,40 @@ def test_word_of_mouth_counts_promoters_and_detractors_among_contacts():
     from marktsim.engine.network import Network
 
     net = Network(np.array([0, 1, 3, 5, 6]), np.array([1, 0, 2, 1, 3, 2], np.int32), np.array([1, 2, 2, 1], f32))
-    provider = np.array([1, 0, 1, 0], np.int8)
+    firm = np.array([1, 0, 1, 0], np.intp)
     s = np.array([0.5, 0.9, 0.1, 0.5], f32)
-    w, pro, det = word_of_mouth(provider, s, np.zeros(4, bool), 2, net, 0.3, 0.1, 0.8, 0.4)
+    rules = rules_for(wom_positive=0.3, wom_negative=0.1, promoter_threshold=0.8, detractor_threshold=0.4)
+    w, pro, det = word_of_mouth(firm, s, np.zeros(4, bool), 2, net, rules)
     np.testing.assert_allclose(pro, [1, 0])
     np.testing.assert_allclose(det, [0, 1])
     np.testing.assert_allclose(w[0], [0.3, 0, 0.15, 0], rtol=1e-6)  # contacts of customer 1
     np.testing.assert_allclose(w[1], [0, 0, 0, 0])  # detractors only push below zero: floored
     # a waiting promoter promotes nobody
-    w, pro, _ = word_of_mouth(provider, s, np.array([False, True, False, False]), 2, net, 0.3, 0.1, 0.8, 0.4)
+    w, pro, _ = word_of_mouth(firm, s, np.array([False, True, False, False]), 2, net, rules)
     assert pro[0] == 0 and w.sum() == 0
 
 
 def test_global_word_of_mouth_is_the_share_of_all_customers():
-    provider = np.array([0, 0, 1, -1], np.int8)
+    firm = np.array([0, 0, 1, 2], np.intp)
     s = np.array([0.9, 0.9, 0.2, 0.0], f32)
-    w, pro, det = word_of_mouth(provider, s, np.zeros(4, bool), 2, None, 0.4, 0.0, 0.8, 0.4)
+    rules = rules_for(wom_positive=0.4, wom_negative=0.0, promoter_threshold=0.8, detractor_threshold=0.4)
+    w, pro, det = word_of_mouth(firm, s, np.zeros(4, bool), 2, None, rules)
     np.testing.assert_allclose(w[:, 0], [0.4 * 2 / 4, 0.0])
 
 
 def test_hazard_susceptibility_and_pressure_formulas():
     s, b = np.array([0.6], f32), np.array([0.5], f32)
-    h = churn_hazard(s, b, np.array([0.5], f32), 0.01, 0.1, 0.8)
+    rules = rules_for(churn_base=0.01, churn_dissatisfaction=0.1, bond_protection=0.8, satisfaction_protection=0.7)
+    h = r.churn_hazard(s, b, np.array([0.5], f32), rules)
     np.testing.assert_allclose(h, [(0.01 + 0.1 * 0.16) * 0.6 * 0.5], rtol=1e-6)
-    np.testing.assert_allclose(susceptibility(s, b, 0.8, 0.7), [0.6 * (1 - 0.42)], rtol=1e-6)
+    np.testing.assert_allclose(r.susceptibility(s, b, rules), [0.6 * (1 - 0.42)], rtol=1e-6)
     np.testing.assert_allclose(acquisition_pressure(np.array([0.0, 2000.0]), 0.05, 2.0, 1000),
                                [0.0, 0.05 * (1 - math.exp(-1))])
 
 
 def test_b2b_customer_churns_less_than_an_identical_b2c_customer():
     s, b = np.full(2, 0.5, f32), np.full(2, 0.3, f32)
-    h = churn_hazard(s, b, np.array([1.0, 0.5], f32), 0.005, 0.1, 0.8)
+    h = r.churn_hazard(s, b, np.array([1.0, 0.5], f32), rules_for(churn_base=0.005))
     assert h[1] == pytest.approx(0.5 * h[0])
 
 
@@ -121,8 +134,10 @@ def test_switch_moves_only_to_rivals_and_marks_referrals():
     provider[n // 2:] = 1
     wom = np.zeros((3, n), f32)
     wom[2] = 0.2  # firm 2 is recommended to everybody, firm 1 advertises
-    moves = switch(rng, provider, np.zeros(n, f32), np.zeros(n, f32), np.ones(n, f32),
-                   np.array([0.0, 0.2, 0.0]), wom, True, 0.0, 0.0, 0.0, 0.0, 0.0)
+    rules = rules_for(churn_base=0.0, churn_dissatisfaction=0.0, bond_protection=0.0, satisfaction_protection=0.0,
+                      switch_noise=0.0)
+    moves = switch(rng, provider.astype(np.intp), np.zeros(n, f32), np.zeros(n, f32), np.ones(n, f32),
+                   np.array([0.0, 0.2, 0.0]), wom, True, rules)
     assert np.all(moves.new != moves.old)
     # customers of firm 0 are pulled by P_1 + W_2 = 0.4: referred with probability 1/2
     from0 = moves.old == 0

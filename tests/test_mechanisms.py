@@ -7,10 +7,13 @@ the effects asserted are large against the binomial noise of the counts involved
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from marktsim.config import load_config
 from marktsim.model import MarketModel
 from marktsim.simulation import simulate
+
+pytestmark = pytest.mark.usefixtures("engine")  # every test here runs on both engines
 
 BASE = ["market.n_customers=2000", "horizon=24"]
 
@@ -18,6 +21,10 @@ BASE = ["market.n_customers=2000", "horizon=24"]
 def focal(res, column):
     ts = res.timeseries
     return ts[ts.firm == "focal"][column]
+
+
+def test_the_engine_fixture_reaches_the_model(engine):
+    assert MarketModel(load_config(BASE)).engine == engine
 
 
 def test_more_retention_spend_raises_mean_bond():
@@ -76,12 +83,14 @@ def test_crm_personalisation_raises_bond():
     assert on.columns.known[on.columns.provider == 0].any() and not off.columns.known[off.columns.provider == 0].any()
 
 
-def test_detractors_lower_a_firms_acquisitions():
+@pytest.mark.parametrize("network", ["global", "small_world"])
+def test_detractors_lower_a_firms_acquisitions(network):
     """Half the focal firm's customers are frozen promoters, half frozen detractors: with
-    q_neg > 0 the detractors cancel the promoters' pull and the firm wins fewer customers."""
+    q_neg > 0 the detractors cancel the promoters' pull and the firm wins fewer customers,
+    under global mixing and over the small-world network alike."""
     won = {}
     for q_neg in (0.0, 0.4):
-        cfg = load_config(BASE + ["market.network=global", "customers.alpha_new=0", "customers.alpha_est=0",
+        cfg = load_config(BASE + [f"market.network={network}", "customers.alpha_new=0", "customers.alpha_est=0",
                                   "customers.wom_positive=0.4", f"customers.wom_negative={q_neg}",
                                   "customers.satisfaction_init=0.6", "horizon=12", "firm.capacity=null"])
         total = 0
@@ -89,11 +98,14 @@ def test_detractors_lower_a_firms_acquisitions():
             model = MarketModel(cfg, replicate=rep)
             col = model.columns
             mine = np.flatnonzero(col.provider == 0)
+            rng = np.random.default_rng(rep)
+            rng.shuffle(mine)  # promoters and detractors mixed over the network
             col.satisfaction[mine[: len(mine) // 2]] = 0.95
             col.satisfaction[mine[len(mine) // 2:]] = 0.2
             model.run()
             total += model.records()[:, 0, 2].sum()  # focal customers won
         won[q_neg] = total
+    assert won[0.0] > 0
     assert won[0.0] - won[0.4] > 4 * np.sqrt(won[0.0] + won[0.4])
 
 
@@ -106,7 +118,9 @@ def test_word_of_mouth_wins_customers_and_referrals_start_with_a_higher_bond():
     model.step()
     col = model.columns
     fresh = col.tenure == 0
-    assert np.allclose(col.bond[fresh & col.referred], 0.5) and np.allclose(col.bond[fresh & ~col.referred], 0.2)
+    referred, plain = fresh & col.referred, fresh & ~col.referred
+    assert referred.sum() > 0 and plain.sum() > 0  # both kinds of movers exist this tick
+    assert np.all(col.bond[referred] == np.float32(0.5)) and np.all(col.bond[plain] == np.float32(0.2))
 
 
 def test_b2b_customers_churn_less_than_b2c_customers():
@@ -126,10 +140,69 @@ def test_acquisition_spend_wins_customers():
 
 
 def test_unsaturated_intrinsic_leavers_become_prospects():
-    res = simulate(load_config(["market=growing", "market.n_customers=2000", "horizon=24", "customers.churn_base=0.05"]))
-    ts = res.timeseries
-    assert ts.lost_intrinsic.sum() > 0
-    assert (ts.groupby("tick").customers.sum() < 2000).all()
+    """Growing market without acquisition or word of mouth: nobody adopts or is poached, so
+    every loss is intrinsic and every leaver becomes a prospect: customers fall by exactly the
+    losses, and the prospects are the rest of the market."""
+    n = 2000
+    cfg = load_config(["market=growing", "market.adopted_share=1", f"market.n_customers={n}", "horizon=24",
+                       "customers.churn_base=0.05", "market.acquisition_max=0", "customers.wom_positive=0"])
+    model = MarketModel(cfg)
+    customers = n
+    for _ in range(24):
+        model.step()
+        row = model.records()[-1]
+        lost = row[:, 4].sum()
+        assert row[:, 5].sum() == lost and row[:, 2].sum() == 0  # intrinsic only; nobody won
+        assert row[:, 0].sum() == customers - lost
+        customers -= lost
+        assert int((model.columns.provider == -1).sum()) == n - customers
+    assert n - customers > 100  # the precondition: many customers did leave
+
+
+def test_delay_forgiveness_is_for_established_customers_only():
+    """Overload at tick 1 (fifo, no backlog yet): every focal customer gets the same served
+    fraction f < 1. With delays announced and forgiven in full (γ = 1), established customers
+    feel e = q, new ones e = q·f (first impressions are not forgiven)."""
+    cfg = load_config(BASE + ["firm.capacity_factor=0.5", "firm.communicate_delays=true",
+                              "customers.delay_forgiveness=1", "customers.b2b_share=0"])
+    model = MarketModel(cfg)
+    col = model.columns
+    s0 = np.float32(cfg.customers.satisfaction_init)
+    q = np.float32(cfg.firm.quality)
+    mine = col.provider == 0
+    new = mine & (col.tenure < cfg.customers.t_new)
+    established = mine & ~new
+    assert new.sum() > 0 and established.sum() > 0
+    model.step()
+    fraction = model.records()[-1][0, 22]  # service level = served / due, the same for everybody here
+    assert fraction < 0.6
+    stayed = col.provider == 0
+    a_est, a_new = np.float32(cfg.customers.alpha_est), np.float32(cfg.customers.alpha_new)
+    np.testing.assert_allclose(col.satisfaction[established & stayed], s0 + a_est * (q - s0), rtol=1e-6)
+    np.testing.assert_allclose(col.satisfaction[new & stayed], s0 + a_new * (q * fraction - s0), rtol=1e-5)
+
+
+def test_tenure_and_crm_knowledge_after_each_tick():
+    """§7.9: a customer who stayed gains one tick of tenure, a mover has tenure 0 with its new
+    provider; known = CRM at the provider and tenure ≥ t_known, from the tick it is reached."""
+    cfg = load_config(BASE + ["competitors.crm=false", "horizon=12"])
+    model = MarketModel(cfg)
+    col = model.columns
+    t_known = int(cfg.customers.t_known)
+    np.testing.assert_array_equal(col.known, (col.provider == 0) & (col.tenure >= t_known))
+    moved_total = 0
+    for _ in range(12):
+        before_provider, before_tenure = col.provider.copy(), col.tenure.copy()
+        model.step()
+        moved = col.provider != before_provider
+        moved_total += moved.sum()
+        assert np.all(col.tenure[moved] == 0)
+        np.testing.assert_array_equal(col.tenure[~moved], before_tenure[~moved] + 1)
+        np.testing.assert_array_equal(col.known, (col.provider == 0) & (col.tenure >= t_known))
+        assert not col.known[moved].any()
+    assert moved_total > 100
+    reached = (col.provider == 0) & (col.tenure == t_known)
+    assert reached.any() and col.known[reached].all()
 
 
 def test_revenue_per_unit_grows_with_tenure():

@@ -20,6 +20,8 @@ from marktsim.simulation import simulate
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from mesa_reference import run_reference  # noqa: E402
 
+pytestmark = pytest.mark.usefixtures("engine")  # every test here runs on both engines
+
 SEEDS, TICKS, Z99 = 30, 60, 2.576
 
 

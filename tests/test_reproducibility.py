@@ -9,6 +9,8 @@ import pytest
 from marktsim.config import load_config
 from marktsim.simulation import simulate
 
+pytestmark = pytest.mark.usefixtures("engine")  # every test here runs on both engines
+
 CFG = ["market.n_customers=600", "horizon=15", "market=growing"]
 
 

@@ -316,10 +316,8 @@ def _check(param: Param, value: Any) -> str | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return f"has type {type(value).__name__}"
-    if kind == "int" and not isinstance(value, int):
-        if isinstance(value, float) and value.is_integer():
-            return None
-        return "is not an integer"
+    if kind == "int" and not isinstance(value, int) and not (isinstance(value, float) and value.is_integer()):
+        return "is not an integer"  # 3.0 is the integer 3 and is range-checked as such
     if isinstance(value, float) and math.isnan(value):
         return "is NaN"
     if param.low is not None and value < param.low:

@@ -1,10 +1,12 @@
-"""The engine: customer state as numpy columns and one pure kernel per mechanism of MODEL.md §2.
+"""The engine: customer state as numpy columns, the formulas of docs/model.md §7, and two ways
+to run a tick over them.
 
-Each kernel is a small function over whole arrays, named for its mechanism: ``serve``,
-``experience``, ``retain``, ``word_of_mouth``, ``switch`` and ``account``. The model
-(``marktsim.model``) owns the columns and calls the kernels in the order of section 2.
-``marktsim.engine.compiled`` computes the same tick, bit for bit, with numba in a few passes
-over blocks of customers; it is imported only where it is used (it imports numba).
+``rules`` holds every formula once, as plain functions of scalars or arrays. The numpy kernels
+(``serve``, ``experience``, ``retain``, ``word_of_mouth``, ``switch``, ``account``) apply them to
+whole columns, one call per mechanism, and ``vectorised.NumpyEngine`` runs them in the order
+of §3; ``compiled.CompiledEngine`` (numba) inlines the same formulas into a few passes over
+blocks of customers and gives the same bits. ``compiled`` is imported only where it is used
+(it imports numba).
 """
 
 from marktsim.engine.account import account

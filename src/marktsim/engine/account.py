@@ -1,6 +1,9 @@
-"""Account (MODEL.md §2.7): the per-firm books of one tick."""
+"""Account (docs/model.md §7.7): the per-firm sums of a tick, by name, and the books made from them."""
 
 from __future__ import annotations
+
+from enum import IntEnum
+from typing import NamedTuple
 
 import numpy as np
 
@@ -17,162 +20,141 @@ METRICS = (
 M = {name: i for i, name in enumerate(METRICS)}
 
 
+class Book(IntEnum):
+    """Rows of a tick's per-firm sums (``TickResult.books``, shape (len(Book), firms)): what
+    both engines add up over the customers, by the provider at the start of the tick (the
+    first group), at its end (the second) and over the movers (the third)."""
+
+    CUSTOMERS_START = 0  # customers at the start of the tick
+    BACKLOG_IN = 1  # units waiting at the start
+    CUSTOMERS_NEW = 2  # customers new at the start (tenure < t_new)
+    REVENUE = 3
+    DEMAND = 4  # units demanded this tick
+    SERVED = 5
+    EXPIRED = 6  # units lost after waiting max_wait ticks
+    CUSTOMERS = 7  # at the end of the tick
+    BACKLOG = 8  # units waiting at the end
+    SATISFACTION = 9  # sum over the customers at the end
+    BOND = 10  # sum over the customers at the end
+    PROMOTERS = 11
+    DETRACTORS = 12
+    WON = 13
+    WON_BY_WOM = 14
+    LOST_INTRINSIC = 15
+    LOST_POACHED = 16
+    LOST_NEW = 17  # of the lost, those who were new
+    DROPPED_UNITS = 18  # the movers' waiting units, dropped when they leave
+
+
+class Cell(IntEnum):
+    """Rows of a tick's figures by firm × cell (segment·2 + B2B), shape (len(Cell), firms, 6):
+    the ``segments`` table's metrics, in its order."""
+
+    CUSTOMERS = 0  # at the end of the tick
+    LOST = 1
+    REVENUE = 2
+
+
+N_CELLS = 6  # A/B/C × B2C/B2B
+
+
+class FirmBooks(NamedTuple):
+    """What the books need of each firm besides the sums: its terms and this tick's plan."""
+
+    margin: np.ndarray
+    onboarding_cost: np.ndarray
+    capacity_cost: np.ndarray
+    acquisition_spend: np.ndarray
+    retention_spend: np.ndarray  # planned; a firm without customers spends none of it
+    retention_share: np.ndarray  # ρ after the strategy policy
+    capacity: np.ndarray
+
+
 def per_firm(firm: np.ndarray, n_firms: int, weights: np.ndarray | None = None) -> np.ndarray:
     """Sum `weights` (or count) by firm index; index n_firms collects prospects and is dropped."""
     return np.bincount(firm, weights=weights, minlength=n_firms + 1)[:n_firms].astype(np.float64)
 
 
-BOOKS = ("customers_new", "revenue", "demand_units", "served_units", "expired_units",
-         "customers", "backlog_units", "satisfaction_sum", "bond_sum")  # rows of books()'s sums
+def by_cell(firm: np.ndarray, cells: np.ndarray, n_firms: int, weights: np.ndarray | None = None) -> np.ndarray:
+    """Sum `weights` (or count) by firm × cell; firm index n_firms (prospects) is dropped."""
+    size = (n_firms + 1) * N_CELLS
+    summed = np.bincount(firm * N_CELLS + cells, weights=weights, minlength=size)[: n_firms * N_CELLS]
+    return summed.reshape(n_firms, N_CELLS).astype(np.float64)
 
 
-def books(
-    firm: np.ndarray,
-    firm_end: np.ndarray,
-    is_new: np.ndarray,
-    units: np.ndarray,
-    served: np.ndarray,
-    revenue: np.ndarray,
-    expired: np.ndarray,
-    waiting: np.ndarray,
-    satisfaction: np.ndarray,
-    bond: np.ndarray,
-    cells: np.ndarray,
-    n_firms: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """§2.7 The per-firm sums of one tick: by the provider at the start of the tick (new
-    customers, revenue, demand, served and expired units) and at its end (customers, backlog,
-    satisfaction and bond sums); and by firm × cell (segment·2 + B2B): customers at the end
-    and revenue. Returns (sums of shape (len(BOOKS), firms), segment of shape (2, firms, 6))."""
-    F = n_firms
-    sums = np.empty((len(BOOKS), F))
-    sums[0] = per_firm(firm[is_new], F)
-    sums[1] = per_firm(firm, F, revenue)
-    sums[2] = per_firm(firm, F, units)
-    sums[3] = per_firm(firm, F, served)
-    sums[4] = per_firm(firm, F, expired)
-    sums[5] = per_firm(firm_end, F)
-    sums[6] = per_firm(firm_end, F, waiting)
-    sums[7] = per_firm(firm_end, F, satisfaction)
-    sums[8] = per_firm(firm_end, F, bond)
-    size = (F + 1) * 6
-    segment = np.empty((2, F, 6))
-    segment[0] = np.bincount(firm_end * 6 + cells, minlength=size)[: F * 6].reshape(F, 6)
-    segment[1] = np.bincount(firm * 6 + cells, weights=revenue, minlength=size)[: F * 6].reshape(F, 6)
-    return sums, segment
+def retention_spent(books: np.ndarray, planned: np.ndarray) -> np.ndarray:
+    """§7.1 A firm with no customers at the start of a tick spends no retention budget."""
+    return np.where(books[Book.CUSTOMERS_START] > 0, planned, 0.0)
 
 
-MOVER_BOOKS = ("won", "won_by_wom", "lost_intrinsic", "lost_poached", "lost_new", "lost_units")  # rows
-
-
-def mover_books(
-    old: np.ndarray,
-    new: np.ndarray,
-    referred: np.ndarray,
-    intrinsic: np.ndarray,
-    was_new: np.ndarray,
-    left_units: np.ndarray,
-    cells: np.ndarray,
-    n_firms: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """§2.7 What the moves of one tick do to the books: customers won (and by referral) by
-    the new firm; customers lost (intrinsically, poached, new ones) and their dropped units by
-    the old firm (−1: none); and the lost customers by old firm × cell. Returns (sums of shape
-    (len(MOVER_BOOKS), firms), lost by cell of shape (firms, 6))."""
-    F = n_firms
-    old_idx = np.where(old >= 0, old, F).astype(np.intp)
-    new_idx = np.where(new >= 0, new, F).astype(np.intp)
-    sums = np.empty((len(MOVER_BOOKS), F))
-    sums[0] = per_firm(new_idx, F)
-    sums[1] = per_firm(new_idx[referred], F)
-    sums[2] = per_firm(old_idx[intrinsic], F)
-    sums[3] = per_firm(old_idx[~intrinsic], F)
-    sums[4] = per_firm(old_idx[was_new], F)
-    sums[5] = per_firm(old_idx, F, left_units)
-    lost_cells = np.bincount(old_idx * 6 + cells, minlength=(F + 1) * 6)[: F * 6].reshape(F, 6).astype(np.float64)
-    return sums, lost_cells
-
-
-def account(
-    *,
-    tick: int,
-    n_customers: int,
-    customers: np.ndarray,
-    customers_start: np.ndarray,
-    customers_new: np.ndarray,
-    won: np.ndarray,
-    won_by_wom: np.ndarray,
-    lost_intrinsic: np.ndarray,
-    lost_poached: np.ndarray,
-    lost_new: np.ndarray,
-    revenue: np.ndarray,
-    margin: np.ndarray,
-    acquisition_spend: np.ndarray,
-    retention_spend: np.ndarray,
-    retention_share: np.ndarray,
-    onboarding_cost: np.ndarray,
-    capacity: np.ndarray,
-    capacity_cost: np.ndarray,
-    demand_units: np.ndarray,
-    backlog_in: np.ndarray,
-    served_units: np.ndarray,
-    backlog_units: np.ndarray,
-    lost_units: np.ndarray,
-    satisfaction_sum: np.ndarray,
-    bond_sum: np.ndarray,
-    promoters: np.ndarray,
-    detractors: np.ndarray,
-    monthly_discount: float,
-) -> np.ndarray:
-    """§2.7 Revenue, margin, costs, profit, discounted profit and service figures per firm.
+def account(tick: int, books: np.ndarray, firms: FirmBooks, n_customers: int, monthly_discount: float) -> np.ndarray:
+    """§7.7 Revenue, margin, costs, profit, discounted profit and service figures per firm,
+    as rows (firms, METRICS) from the tick's sums (``Book`` rows).
 
     Profit = gross margin − acquisition − retention − onboarding − capacity cost (capex is
-    added by the capacity review of §2.8). Discounted profit = profit / (1 + d)^tick.
+    added by the capacity review of §7.8). Discounted profit = profit / (1 + d)^tick.
     Ratios whose denominator is zero are NaN only where undefined: cac without customers won,
     utilisation with unlimited capacity, satisfaction and bond means of a firm with no
     customers; churn_rate is 0 without customers and service_level 1 without demand.
     """
-    n_firms = customers.shape[0]
+    b = books
+    n_firms = b.shape[1]
     row = np.zeros((n_firms, len(METRICS)), dtype=np.float64)
-    lost = lost_intrinsic + lost_poached
+    customers, start, won = b[Book.CUSTOMERS], b[Book.CUSTOMERS_START], b[Book.WON]
+    lost = b[Book.LOST_INTRINSIC] + b[Book.LOST_POACHED]
+    capacity = firms.capacity
+    retention = retention_spent(b, firms.retention_spend)
     finite = np.isfinite(capacity)
-    gross = margin * revenue
-    onboarding = onboarding_cost * won
-    holding = np.where(finite, capacity_cost * np.where(finite, capacity, 0.0), 0.0)
-    profit = gross - acquisition_spend - retention_spend - onboarding - holding
+    gross = firms.margin * b[Book.REVENUE]
+    onboarding = firms.onboarding_cost * won
+    holding = np.where(finite, firms.capacity_cost * np.where(finite, capacity, 0.0), 0.0)
+    profit = gross - firms.acquisition_spend - retention - onboarding - holding
+    demand, served, backlog_in = b[Book.DEMAND], b[Book.SERVED], b[Book.BACKLOG_IN]
     with np.errstate(divide="ignore", invalid="ignore"):
-        row[:, M["churn_rate"]] = np.where(customers_start > 0, lost / customers_start, 0.0)
+        row[:, M["churn_rate"]] = np.where(start > 0, lost / start, 0.0)
         row[:, M["utilisation"]] = np.where(
-            finite, np.where(capacity > 0, served_units / capacity, (demand_units + backlog_in > 0) * 1.0), np.nan
+            finite, np.where(capacity > 0, served / capacity, (demand + backlog_in > 0) * 1.0), np.nan
         )
-        due = demand_units + backlog_in
-        row[:, M["service_level"]] = np.where(due > 0, served_units / due, 1.0)
-        row[:, M["satisfaction_mean"]] = np.where(customers > 0, satisfaction_sum / customers, np.nan)
-        row[:, M["bond_mean"]] = np.where(customers > 0, bond_sum / customers, np.nan)
-        row[:, M["cac"]] = np.where(won > 0, acquisition_spend / won, np.nan)
+        due = demand + backlog_in
+        row[:, M["service_level"]] = np.where(due > 0, served / due, 1.0)
+        row[:, M["satisfaction_mean"]] = np.where(customers > 0, b[Book.SATISFACTION] / customers, np.nan)
+        row[:, M["bond_mean"]] = np.where(customers > 0, b[Book.BOND] / customers, np.nan)
+        row[:, M["cac"]] = np.where(won > 0, firms.acquisition_spend / won, np.nan)
     row[:, M["customers"]] = customers
     row[:, M["share"]] = customers / n_customers
     row[:, M["won"]] = won
-    row[:, M["won_by_wom"]] = won_by_wom
+    row[:, M["won_by_wom"]] = b[Book.WON_BY_WOM]
     row[:, M["lost"]] = lost
-    row[:, M["lost_intrinsic"]] = lost_intrinsic
-    row[:, M["lost_poached"]] = lost_poached
-    row[:, M["revenue"]] = revenue
+    row[:, M["lost_intrinsic"]] = b[Book.LOST_INTRINSIC]
+    row[:, M["lost_poached"]] = b[Book.LOST_POACHED]
+    row[:, M["revenue"]] = b[Book.REVENUE]
     row[:, M["gross_margin"]] = gross
-    row[:, M["acquisition_spend"]] = acquisition_spend
-    row[:, M["retention_spend"]] = retention_spend
+    row[:, M["acquisition_spend"]] = firms.acquisition_spend
+    row[:, M["retention_spend"]] = retention
     row[:, M["onboarding_cost"]] = onboarding
     row[:, M["capacity_cost"]] = holding
     row[:, M["profit"]] = profit
-    row[:, M["discounted_profit"]] = profit / (1.0 + monthly_discount) ** tick
-    row[:, M["demand_units"]] = demand_units
-    row[:, M["served_units"]] = served_units
-    row[:, M["backlog_units"]] = backlog_units
-    row[:, M["lost_units"]] = lost_units
-    row[:, M["promoters"]] = promoters
-    row[:, M["detractors"]] = detractors
-    row[:, M["customers_new"]] = customers_new
-    row[:, M["lost_new"]] = lost_new
+    row[:, M["discounted_profit"]] = discounted(profit, tick, monthly_discount)
+    row[:, M["demand_units"]] = demand
+    row[:, M["served_units"]] = served
+    row[:, M["backlog_units"]] = b[Book.BACKLOG]
+    row[:, M["lost_units"]] = b[Book.EXPIRED] + b[Book.DROPPED_UNITS]
+    row[:, M["promoters"]] = b[Book.PROMOTERS]
+    row[:, M["detractors"]] = b[Book.DETRACTORS]
+    row[:, M["customers_new"]] = b[Book.CUSTOMERS_NEW]
+    row[:, M["lost_new"]] = b[Book.LOST_NEW]
     row[:, M["capacity"]] = np.where(finite, capacity, np.nan)
-    row[:, M["retention_share_used"]] = retention_share
+    row[:, M["retention_share_used"]] = firms.retention_share
     return row
+
+
+def discounted(profit: np.ndarray | float, tick: int, monthly_discount: float) -> np.ndarray | float:
+    """§7.7 Profit of tick t (1-based) discounted to the start: profit / (1 + d_m)^t."""
+    return profit / (1.0 + monthly_discount) ** tick
+
+
+def book_capex(row: np.ndarray, firm: int, capex: float, tick: int, monthly_discount: float) -> None:
+    """§7.8 Book a capacity order placed this tick: capex, and profit net of it (discounted too)."""
+    row[firm, M["capex"]] = capex
+    row[firm, M["profit"]] -= capex
+    row[firm, M["discounted_profit"]] = discounted(row[firm, M["profit"]], tick, monthly_discount)

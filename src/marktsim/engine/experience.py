@@ -1,20 +1,16 @@
-"""Experience (MODEL.md §2.3): satisfaction learns from the share of demand served."""
+"""Experience (docs/model.md §7.3): satisfaction learns from the share of demand served."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from marktsim.engine import rules as r
+from marktsim.engine.rules import Rules
 
-def experience(
-    satisfaction: np.ndarray,
-    served_fraction: np.ndarray,
-    quality: np.ndarray,
-    forgiving: np.ndarray,
-    rate: np.ndarray,
-    forgiveness: float,
-) -> np.ndarray:
-    """§2.3 e = q·f, or q·(1 − (1 − f)(1 − γ)) for forgiving customers; s ← s + α(e − s)."""
-    shortfall = np.float32(1.0) - served_fraction
-    kept = np.where(forgiving, shortfall * np.float32(1.0 - forgiveness), shortfall)
-    experienced = quality * (np.float32(1.0) - kept)
-    return satisfaction + rate * (experienced - satisfaction)
+
+def experience(satisfaction: np.ndarray, fraction: np.ndarray, quality: np.ndarray, forgiving: np.ndarray,
+               is_new: np.ndarray, rules: Rules) -> np.ndarray:
+    """§7.3 s ← s + α(e − s) with e = q·f (forgiving customers: q·(1 − (1 − f)(1 − γ))) and
+    α = α_new for new customers, α_est for established ones."""
+    felt = r.felt_service(fraction, quality, forgiving, rules)
+    return r.learn(satisfaction, felt, r.learning_rate(is_new, rules))

@@ -57,9 +57,11 @@ class Network:
     def inverse_degree(self) -> np.ndarray:
         """1 / degree as float32 (0 for a customer without contacts), kept between ticks."""
         if self._inverse_degree is None:
+            from marktsim.engine.rules import inverse_degree
+
             degree = np.diff(self.indptr).astype(np.float32) if self.degree is None else self.degree
             with np.errstate(divide="ignore", invalid="ignore"):
-                self._inverse_degree = np.where(degree > 0, 1.0 / degree, 0.0).astype(np.float32)
+                self._inverse_degree = inverse_degree(degree).astype(np.float32)
         return self._inverse_degree
 
     def edges(self) -> tuple[np.ndarray, np.ndarray]:

@@ -1,44 +1,39 @@
-"""Serve (MODEL.md §2.2): capacity-limited service with priority classes and a backlog."""
+"""Serve (docs/model.md §7.2): capacity-limited service with priority classes and a backlog."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from marktsim.engine import rules as r
+
 PRIORITIES = ("existing_first", "fifo", "new_first")
 
 
 def serve(
-    provider: np.ndarray,
+    firm: np.ndarray,
     units: np.ndarray,
     backlog: np.ndarray,
-    is_new: np.ndarray,
-    priority: np.ndarray,
+    second: np.ndarray | None,
     capacity: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """§2.2 Serve this tick's demand plus backlog up to each firm's capacity.
+    """§7.2 Serve this tick's demand plus backlog up to each firm's capacity.
 
-    Units are ranked by class (the firm's priority: established before new customers, new
-    before established, or one class for fifo) and, within a class, oldest first; each rank
-    is rationed proportionally when capacity does not cover it. Units that have waited
-    ``max_wait`` ticks and are still unserved are lost.
+    `firm`: each customer's firm index (n_firms for prospects, who demand nothing); `second`:
+    the customers served in the second class (None: one class). Units are ranked by class and,
+    within a class, oldest first; each rank is rationed proportionally when capacity does not
+    cover it (``rules.ration``). Units that have waited ``max_wait`` ticks and are still
+    unserved are lost.
 
     Returns (served units, units due, new backlog, lost units), per customer.
     """
     n_firms = capacity.shape[0]
     wait = backlog.shape[1]
-    active = provider >= 0
-    firm = np.where(active, provider, n_firms).astype(np.intp)
-    # cells[a]: units of age a (0 = demanded this tick); prospects demand nothing
+    active = firm < n_firms
+    # cells[a]: units of age a (0 = demanded this tick)
     cells = [np.where(active, units, np.float32(0.0))] + [backlog[:, a] for a in range(wait)]
     due = cells[0].copy()
     for a in range(1, wait + 1):
         due += cells[a]
-    # group 1 is served after group 0: new customers for existing_first, established for new_first
-    priority = np.asarray(priority, dtype=np.int8)
-    second = None
-    if (priority != 1).any():  # some firm is not fifo
-        code = np.append(priority, np.int8(1))[firm]
-        second = np.where(code == 0, is_new, np.where(code == 2, ~is_new, False))
     groups = (False, True) if second is not None and second.any() else (None,)
     remaining = np.append(np.asarray(capacity, dtype=np.float64), 0.0)
     ages = [a for a in range(wait, -1, -1) if a == 0 or cells[a].any()]  # empty ages change nothing
@@ -49,17 +44,15 @@ def serve(
             cell = cells[a] if mask is None else np.where(mask, cells[a], np.float32(0.0))
             demand = np.bincount(firm, weights=cell, minlength=n_firms + 1)
             with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = np.where(demand > remaining, remaining / demand, 1.0)
-            ratio[np.isnan(ratio)] = 1.0
-            remaining = np.maximum(remaining - demand, 0.0)
-            part = cell * ratio.astype(np.float32).take(firm)
+                share, remaining = r.ration(demand, remaining)
+            part = r.served_part(cell, share.take(firm))
             served_cells[a] = part if served_cells[a] is None else served_cells[a] + part
     served = served_cells[0].copy()
     for a in range(1, wait + 1):
         if served_cells[a] is not None:  # an empty age adds nothing
             served += served_cells[a]
     # what is left of each age (an empty age stays as it is: all zeros)
-    left = [c if s is None else np.maximum(c - s, np.float32(0.0)) for c, s in zip(cells, served_cells)]
+    left = [c if s is None else r.unserved(c, s) for c, s in zip(cells, served_cells)]
     new_backlog = np.empty_like(backlog)
     for a in range(wait):
         new_backlog[:, a] = left[a]  # age a -> a + 1

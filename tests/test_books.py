@@ -1,0 +1,115 @@
+"""The books of §7.7 and the summary of §11, recomputed from the definitions in docs/model.md.
+
+Each identity is checked on a run where every term is non-zero (finite capacity that
+expands and costs capex, onboarding, a campaign, churn), with tolerances of float64
+rounding; each test first asserts that its terms really are non-zero.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from marktsim.config import load_config
+from marktsim.model import MarketModel
+from marktsim.results import summary_table, timeseries_table
+
+from conftest import ENGINES
+
+CFG = ["market.n_customers=3000", "horizon=36", "firm.capacity_factor=0.9", "firm.capacity_policy=expand",
+       "firm.onboarding_cost=40", "strategy.campaign_start=4", "strategy.campaign_length=4",
+       "strategy.campaign_boost=1.5", "market.annual_discount_rate=0.25", "competitors.capacity_factor=1.0"]
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def run(request):
+    """One run per engine (numpy kernels, compiled passes), shared by the tests of this module."""
+    if request.param == "compiled":
+        pytest.importorskip("numba")
+    cfg = load_config(CFG)
+    model = MarketModel(cfg, engine=request.param).run()
+    assert model.engine == request.param
+    records = model.records()
+    ts = timeseries_table(records, 0, model.firm_names)
+    summary = summary_table(records, model.initial_customers, model.monthly_discount, 0, model.firm_names)
+    return cfg, model, ts, summary
+
+
+def _focal(ts: pd.DataFrame) -> pd.DataFrame:
+    return ts[ts.firm == "focal"].sort_values("tick").reset_index(drop=True)
+
+
+def test_profit_is_margin_less_every_cost_capex_included(run):
+    cfg, _, ts, _ = run
+    assert (ts.capex > 0).any() and (ts.onboarding_cost > 0).all() and (ts.capacity_cost[ts.firm == "focal"] > 0).all()
+    costs = ts.acquisition_spend + ts.retention_spend + ts.onboarding_cost + ts.capacity_cost + ts.capex
+    np.testing.assert_allclose(ts.profit, ts.gross_margin - costs, rtol=1e-12, atol=1e-6)
+    margin = np.where(ts.firm == "focal", cfg.firm.margin, cfg.competitors.margin)
+    np.testing.assert_allclose(ts.gross_margin, margin * ts.revenue, rtol=1e-12)
+    np.testing.assert_allclose(ts.onboarding_cost, np.where(ts.firm == "focal", 40.0, 50.0) * ts.won, rtol=1e-12)
+    f = _focal(ts)
+    np.testing.assert_allclose(f.capacity_cost, cfg.firm.capacity_cost * f.capacity, rtol=1e-12)
+    orders = f[f.capex > 0]
+    np.testing.assert_allclose(orders.capex, cfg.firm.capex_per_unit * cfg.firm.expand_step * orders.capacity,
+                               rtol=1e-12)
+
+
+def test_profit_is_discounted_by_the_tick(run):
+    cfg, model, ts, _ = run
+    monthly = (1 + 0.25) ** (1 / 12) - 1
+    assert model.monthly_discount == pytest.approx(monthly, rel=1e-15)
+    np.testing.assert_allclose(ts.discounted_profit, ts.profit / (1 + monthly) ** ts.tick, rtol=1e-12)
+
+
+def test_churn_rate_is_lost_over_customers_at_the_start_of_the_tick(run):
+    _, model, ts, _ = run
+    for j, name in enumerate(model.firm_names):
+        f = ts[ts.firm == name].sort_values("tick")
+        start = np.concatenate(([model.initial_customers[j]], f.customers.to_numpy()[:-1]))
+        assert (f.lost > 0).any() and (f.customers.to_numpy() != start).any()
+        np.testing.assert_allclose(f.churn_rate, f.lost / start, rtol=1e-12)
+        np.testing.assert_array_equal(f.customers, start + f.won - f.lost)
+    np.testing.assert_array_equal(ts.lost, ts.lost_intrinsic + ts.lost_poached)
+    np.testing.assert_allclose(ts.share, ts.customers / 3000, rtol=1e-12)
+
+
+def test_service_ratios_and_cac(run):
+    _, _, ts, _ = run
+    f = _focal(ts)
+    backlog_in = np.concatenate(([0.0], f.backlog_units.to_numpy()[:-1]))
+    assert (f.service_level < 1).any()  # the overload really happens
+    np.testing.assert_allclose(f.service_level, f.served_units / (f.demand_units + backlog_in), rtol=1e-12)
+    np.testing.assert_allclose(f.utilisation, f.served_units / f.capacity, rtol=1e-12)
+    won = ts.won > 0
+    np.testing.assert_allclose(ts.cac[won], ts.acquisition_spend[won] / ts.won[won], rtol=1e-12)
+    assert ts.cac[~won].isna().all()
+
+
+def test_summary_follows_its_definitions(run):
+    _, model, ts, summary = run
+    monthly = model.monthly_discount
+    for j, name in enumerate(model.firm_names):
+        f = ts[ts.firm == name].sort_values("tick")
+        s = summary[summary.firm == name].iloc[0]
+        start = np.concatenate(([model.initial_customers[j]], f.customers.to_numpy()[:-1]))
+        churn_mean = f.churn_rate.mean()
+        r = 1 - churn_mean
+        margin_per_month = (f.gross_margin.sum() - f.retention_spend.sum()) / start.sum()
+        kept_years = (start - f.lost.to_numpy()).sum() / 12
+        cac = f.acquisition_spend.sum() / f.won.sum()
+        retention_cost = f.retention_spend.sum() / kept_years
+        marketing = f.acquisition_spend.sum() + f.retention_spend.sum()
+        expected = {
+            "revenue": f.revenue.sum(), "gross_margin": f.gross_margin.sum(), "profit": f.profit.sum(),
+            "npv": f.discounted_profit.sum(), "final_customers": f.customers.iloc[-1], "final_share": f.share.iloc[-1],
+            "churn_mean": churn_mean, "churn_annual": 1 - r**12, "won": f.won.sum(), "lost": f.lost.sum(),
+            "won_by_wom": f.won_by_wom.sum(), "acquisition_spend": f.acquisition_spend.sum(),
+            "retention_spend": f.retention_spend.sum(), "cac": cac,
+            "retention_cost_per_customer_year": retention_cost, "cost_ratio": cac / retention_cost,
+            "clv": margin_per_month * r / (1 + monthly - r),
+            "romi": (f.gross_margin.sum() - marketing) / marketing,
+        }
+        assert churn_mean > 0 and f.retention_spend.sum() > 0 and f.won.sum() > 0
+        for key, value in expected.items():
+            assert s[key] == pytest.approx(value, rel=1e-12), (name, key)

@@ -1,0 +1,97 @@
+"""Strategy and capacity policies (docs/model.md §7.1, §7.8), each rule on hand-made inputs.
+
+Values of ρ are chosen away from the symmetric point 0.5, where a rule and its mirror image
+(shift·ρ instead of shift·(1 − ρ), ρ − δ instead of ρ + δ) give the same number.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from marktsim.policies import Adaptive, CapacityAware, CapacityPolicy, FixedSplit, capacity_policy, strategy_policy
+
+STRATEGY = {"retention_share": 0.2, "policy": "fixed", "capacity_threshold": 0.9, "capacity_shift": 0.75,
+            "adapt_interval": 3, "adapt_step": 0.1}
+
+
+def test_fixed_split_keeps_rho_whatever_happens():
+    policy = strategy_policy(STRATEGY)
+    assert isinstance(policy, FixedSplit)
+    for utilisation in (math.nan, 0.5, 1.5):
+        assert policy.retention_share(utilisation) == 0.2
+        policy.observe(1e6)
+    assert policy.retention_share(1.0) == 0.2
+
+
+def test_capacity_aware_moves_that_share_of_the_acquisition_budget_into_retention():
+    policy = strategy_policy({**STRATEGY, "policy": "capacity_aware"})
+    assert isinstance(policy, CapacityAware)
+    assert policy.retention_share(0.95) == pytest.approx(0.2 + 0.75 * 0.8)  # = 0.8, not 0.2 + 0.75·0.2
+    assert policy.retention_share(0.9) == 0.2  # at the threshold: not above it
+    assert policy.retention_share(math.nan) == 0.2  # unlimited capacity never triggers
+    assert CapacityAware(1.0, 0.5, 0.75).retention_share(2.0) == 1.0
+
+
+def _feed(policy: Adaptive, profits: list[float]) -> list[float]:
+    """The ρ used in each tick while the policy observes the given profits."""
+    used = []
+    for profit in profits:
+        used.append(policy.retention_share(math.nan))
+        policy.observe(profit)
+    return used
+
+
+def test_adaptive_tries_up_then_down_and_moves_towards_the_more_profitable_trial():
+    up_better = strategy_policy({**STRATEGY, "policy": "adaptive"})
+    assert isinstance(up_better, Adaptive)
+    used = _feed(up_better, [10, 10, 10, 5, 5, 5])
+    assert used == pytest.approx([0.3, 0.3, 0.3, 0.1, 0.1, 0.1])  # M = 3 ticks at ρ + δ, then at ρ − δ
+    assert up_better.rho == pytest.approx(0.3)
+    down_better = strategy_policy({**STRATEGY, "policy": "adaptive"})
+    _feed(down_better, [5, 5, 5, 10, 10, 10])
+    assert down_better.rho == pytest.approx(0.1)
+    tie = strategy_policy({**STRATEGY, "policy": "adaptive"})
+    _feed(tie, [7, 7, 7, 7, 7, 7])
+    assert tie.rho == 0.2
+    # the next round starts from the new ρ, and trials never leave [0, 1]
+    assert _feed(up_better, [1, 1, 1]) == pytest.approx([0.4, 0.4, 0.4])
+    edge = Adaptive(0.95, step=0.1, interval=1)
+    assert _feed(edge, [10, 5]) == pytest.approx([1.0, 0.85])
+    assert edge.rho == 1.0
+
+
+def test_adaptive_sums_profit_over_the_whole_window():
+    """Window sums, not the last tick: up earns 10+0+0, down 4+4+4."""
+    policy = Adaptive(0.5, step=0.1, interval=3)
+    _feed(policy, [10, 0, 0, 4, 4, 4])
+    assert policy.rho == pytest.approx(0.4)
+
+
+def _capacity(**kw) -> CapacityPolicy:
+    params = {"capacity_policy": "expand", "expand_threshold": 0.95, "expand_patience": 3, "expand_step": 0.2,
+              "expand_lead_time": 2, "capex_per_unit": 200.0, **kw}
+    return capacity_policy(params)
+
+
+def test_expansion_orders_after_patience_and_delivers_after_the_lead_time():
+    policy = _capacity()
+    assert [policy.review(t, 1000.0, 0.99) for t in (1, 2)] == [0.0, 0.0]
+    assert policy.review(3, 1000.0, 0.99) == pytest.approx(200.0 * 0.2 * 1000)  # the third overloaded tick
+    assert policy.review(4, 1000.0, 0.99) == 0.0  # one order at a time
+    arrivals = {t: policy.arrivals(t) for t in range(4, 8)}
+    assert arrivals == {4: 0.0, 5: 0.0, 6: pytest.approx(200.0), 7: 0.0}  # tick 3 + 1 + lead time 2
+
+
+def test_expansion_needs_consecutive_overloaded_ticks():
+    policy = _capacity()
+    assert [policy.review(t, 1000.0, u) for t, u in enumerate((0.99, 0.99, 0.95, 0.99, 0.99), 1)] == [0.0] * 5
+    assert policy.review(6, 1000.0, 0.99) > 0
+
+
+def test_fixed_capacity_and_unlimited_capacity_never_order():
+    assert _capacity(capacity_policy="fixed").review(1, 1000.0, 2.0) == 0.0
+    unlimited = _capacity(expand_patience=1)
+    assert unlimited.review(1, math.inf, 2.0) == 0.0
+    assert unlimited.review(2, 100.0, 2.0) > 0
