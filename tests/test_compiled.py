@@ -202,7 +202,7 @@ def test_decisions_agree_exactly_at_the_thresholds(growing):
         found = compiled.Found(np.empty(n, np.int64), np.empty(n, bool), np.zeros(1, np.int64))
         compiled.word_of_mouth_and_decide(0, n, state, rules, deciding, u, found)
         who, intrinsic = found.who, found.intrinsic
-        found = found.count
+        found = found.n
         assert expected.shape[0] >= movers_at_least
         assert np.array_equal(who[: found[0]], expected)
         assert np.array_equal(intrinsic[: found[0]], expected_intrinsic)

@@ -159,8 +159,9 @@ def test_docs_parameter_table_matches_the_config_tree():
         if m:
             rows[m.group(1)] = [c.strip() for c in m.group(2).split("|")]
     assert set(rows) == set(SCHEMA), set(SCHEMA) ^ set(rows)
-    defaults = load_config(["firm.budget=0", "firm.capacity=0"])
-    raw = OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / "firm" / "default.yaml"))
+    from marktsim.config import compose_config, flatten
+
+    composed = flatten(OmegaConf.to_container(compose_config(), resolve=False))  # the real tree, unresolved
 
     def shown(value):
         if isinstance(value, bool):
@@ -173,10 +174,6 @@ def test_docs_parameter_table_matches_the_config_tree():
 
     for key, param in SCHEMA.items():
         symbol, meaning, unit, default, allowed = rows[key]
-        if key in ("firm.budget", "firm.capacity"):
-            value = raw[key.split(".")[1]]
-        else:
-            value = OmegaConf.select(defaults, key)
-            value = OmegaConf.to_container(value) if OmegaConf.is_config(value) else value
+        value = composed[key]
         assert default == f"`{shown(value)}`", (key, default, value)
         assert unit == param.unit and allowed == param.allowed() and meaning == param.meaning, key

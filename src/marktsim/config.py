@@ -1,21 +1,26 @@
-"""Configuration: the schema of every parameter, validation, and loading of the Hydra tree.
+"""Configuration: loading the Hydra tree, validating it against the schema, derived values.
 
-The YAML files in ``configs/`` hold the default *values*; this module holds what every key
-*means*: its type, unit, allowed range and MODEL.md symbol. ``validate`` checks a composed
-config against it, so one source of truth (the config tree) is checked by one schema.
+The schema (``marktsim.schema``: every key's type, default, unit, range and meaning, per
+concern) is Hydra's structured base config; the YAML files in ``configs/`` hold what an
+option changes. ``validate`` checks a composed config once and returns it read-only and
+marked valid, so passing it on (to ``simulate``, ``MarketModel``) checks nothing again.
 """
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
-import weakref
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from marktsim.schema import Config, Param, flat_schema
 
 __all__ = [
     "ConfigError",
@@ -45,174 +50,16 @@ def _find_config_dir() -> Path:
 
 
 CONFIG_DIR = _find_config_dir()
+SCHEMA: dict[str, Param] = flat_schema()
+SCHEMA_NAME = "marktsim_schema"  # the structured base config's name in Hydra's ConfigStore
 
 
-@dataclass(frozen=True)
-class Param:
-    """One configuration key: what it is, in which unit, and which values are allowed."""
+def register_schema() -> None:
+    """Store the schema (``marktsim.schema.Config``) in Hydra's ConfigStore, where
+    ``configs/config.yaml`` finds it as the first entry of its defaults list."""
+    from hydra.core.config_store import ConfigStore
 
-    key: str
-    kind: str  # int | float | bool | str | choice | floats3
-    unit: str
-    meaning: str
-    symbol: str = ""
-    low: float | None = None
-    high: float | None = None
-    choices: tuple[str, ...] = ()
-    nullable: bool = False
-    null_means: str = ""
-
-    def allowed(self) -> str:
-        """Human-readable description of the allowed values."""
-        if self.kind == "bool":
-            text = "true or false"
-        elif self.kind in ("choice",):
-            text = "one of " + ", ".join(self.choices)
-        elif self.kind == "str":
-            text = "a non-empty string"
-        elif self.kind == "floats3":
-            text = "a list of three numbers >= 0 with a positive sum"
-        elif self.kind == "floats":
-            text = "null or a list of numbers >= 0 summing to 1"
-        elif self.kind == "factors":
-            text = "a list of key=low:high entries, numeric keys within their ranges"
-        else:
-            lo = "-inf" if self.low is None else _fmt(self.low)
-            hi = "inf" if self.high is None else _fmt(self.high)
-            text = f"{'an integer' if self.kind == 'int' else 'a number'} in [{lo}, {hi}]"
-        if self.nullable and self.kind != "floats":
-            text += f", or null ({self.null_means})"
-        return text
-
-
-def _fmt(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else repr(x)
-
-
-def _p(key, kind, unit, meaning, symbol="", low=None, high=None, choices=(), nullable=False, null_means=""):
-    return Param(key, kind, unit, meaning, symbol, low, high, tuple(choices), nullable, null_means)
-
-
-# Keys shared by the focal firm (firm.*) and the rivals (competitors.*): one definition each.
-_FIRM_COMMON = [
-    ("budget_share", "float", "share of initial monthly revenue", "marketing budget as a share of the firm's expected initial monthly revenue (used when the budget is derived)", "B_j", 0, 10),
-    ("quality", "float", "1", "service quality: experience of a fully served customer", "q_j", 0, 1),
-    ("margin", "float", "share of revenue", "gross margin", "m_j", 0, 1),
-    ("onboarding_cost", "float", "currency/customer", "cost of each customer won (set-up, first service, welcome offer)", "c_on", 0, None),
-    ("capacity_cost", "float", "currency/(unit·tick)", "cost of holding one unit of capacity for one tick (finite capacity only)", "", 0, None),
-    ("priority", "choice", "-", "service priority under overload", "", None, None, ("existing_first", "fifo", "new_first")),
-    ("communicate_delays", "bool", "-", "announce delays; established customers then forgive part of them", ""),
-    ("targeting", "choice", "-", "how retention spend is spread over the firm's customers", "w_i", None, None, ("uniform", "value_weighted", "abc")),
-    ("abc_weights", "floats3", "1", "retention weights of A, B and C customers under abc targeting", "w_A:w_B:w_C"),
-    ("crm", "bool", "-", "database marketing: profile customers after t_known ticks and personalise retention", ""),
-    ("capacity_policy", "choice", "-", "capacity policy", "", None, None, ("fixed", "expand")),
-    ("expand_threshold", "float", "1", "utilisation above which an expanding firm counts a tick as overloaded", "u_high", 0, 10),
-    ("expand_patience", "int", "ticks", "consecutive overloaded ticks before capacity is ordered", "L", 1, 1000),
-    ("expand_step", "float", "share of capacity", "capacity ordered, as a share of current capacity", "Δ", 0, 10),
-    ("expand_lead_time", "int", "ticks", "ticks between ordering and using new capacity", "", 0, 1000),
-    ("capex_per_unit", "float", "currency/unit", "one-off cost per unit of capacity ordered", "", 0, None),
-]
-
-_STRATEGY_COMMON = [
-    ("retention_share", "float", "share of budget", "share of the marketing budget spent on retention (the strategy)", "ρ_j", 0, 1),
-    ("policy", "choice", "-", "strategy policy", "", None, None, ("fixed", "capacity_aware", "adaptive")),
-    ("capacity_threshold", "float", "1", "capacity_aware: utilisation above which acquisition budget moves into retention", "u_cap", 0, 10),
-    ("capacity_shift", "float", "share", "capacity_aware: share of the acquisition budget moved into retention while overloaded", "", 0, 1),
-    ("adapt_interval", "int", "ticks", "adaptive: length of each trial window", "M", 1, 1000),
-    ("adapt_step", "float", "share of budget", "adaptive: trial and move size for ρ", "δ", 0, 1),
-    ("campaign_start", "int", "tick", "first tick of an extra acquisition campaign", "", 1, None, (), True, "no campaign"),
-    ("campaign_length", "int", "ticks", "length of the campaign", "", 0, None),
-    ("campaign_boost", "float", "× budget", "extra acquisition spend per campaign tick, as a multiple of the budget", "", 0, 100),
-]
-
-
-def _build_schema() -> dict[str, Param]:
-    entries = [
-        _p("name", "str", "-", "name of the experiment (results folder)"),
-        _p("seed", "int", "-", "run seed; replicate r uses the r-th child of SeedSequence(seed)", "", 0, 2**63 - 1),
-        _p("horizon", "int", "ticks (months)", "number of ticks simulated", "T", 1, 100_000),
-        _p("replicates", "int", "-", "replicates run inside one job (seeds spawned from `seed`)", "", 1, 1_000_000),
-        _p("results_dir", "str", "path", "root folder of the command line's outputs"),
-        _p("progress", "choice", "-", "progress bars: auto (only on a terminal), on, off", "", None, None, ("auto", "on", "off")),
-        _p("design.file", "str", "path", "design CSV written by marktsim-design (points run by this job's chunk)", "",
-           None, None, (), True, "no design: the job runs its own config"),
-        _p("design.chunk", "int", "-", "which chunk of the design (file or sensitivity sample) this job runs", "", 0,
-           None, (), True, "no design"),
-        _p("sensitivity.method", "choice", "-", "global sensitivity analysis: each job runs one chunk of SALib's "
-           "Morris or Sobol sample", "", None, None, ("morris", "sobol"), True, "no sensitivity analysis"),
-        _p("sensitivity.factors", "factors", "-", "varied parameters, each key=low:high (a numeric key of this table)"),
-        _p("sensitivity.dummy", "bool", "-", "add a dummy factor that enters nothing (its indices show the noise floor)"),
-        _p("sensitivity.trajectories", "int", "-", "Morris: number of trajectories r", "r", 2, 10_000),
-        _p("sensitivity.levels", "int", "-", "Morris: grid levels p (even)", "p", 2, 100),
-        _p("sensitivity.samples", "int", "-", "Sobol: base sample size N (a power of two); runs N·(factors + 2)",
-           "", 2, 2**20),
-        _p("sensitivity.chunks", "int", "-", "jobs the sample is split into (sweep design.chunk over 0…chunks−1)",
-           "", 1, 100_000),
-        _p("sensitivity.seed", "int", "-", "seed of the sample and of the bootstrap intervals", "", 0, 2**32 - 1),
-        # market
-        _p("market.saturated", "bool", "-", "saturated market (every customer has a provider) or growing (prospects exist)"),
-        _p("market.n_customers", "int", "customers", "number of customers (and prospects)", "N", 1, 10_000_000),
-        _p("market.n_competitors", "int", "firms", "number of rival firms", "K", 0, 20),
-        _p("market.adopted_share", "float", "share", "share of customers with a provider at the start (must be 1 when saturated)", "F_0", 0, 1),
-        _p("market.initial_shares", "floats", "share", "initial market shares of focal, rival_1, …", "", None, None, (), True, "equal shares"),
-        _p("market.network", "choice", "-", "who talks to whom: Watts–Strogatz small world or global mixing", "", None, None, ("small_world", "global")),
-        _p("market.network_degree", "int", "contacts", "mean degree of the small world (even)", "k", 0, 1000),
-        _p("market.network_rewiring", "float", "probability", "rewiring probability of the small world", "β", 0, 1),
-        _p("market.acquisition_max", "float", "1/tick", "maximal acquisition pressure of one firm", "a_max", 0, 1),
-        _p("market.acquisition_scale", "float", "currency/(customer·tick)", "acquisition spend per market customer that reaches 63 % of a_max", "a_scale", 1e-9, None),
-        _p("market.annual_discount_rate", "float", "1/year", "annual discount rate (monthly rate (1+d)^(1/12)-1)", "d", 0, 10),
-        # customers
-        _p("customers.value_mean", "float", "currency/unit", "mean revenue per served unit", "E[v]", 1e-9, None),
-        _p("customers.value_sigma_log", "float", "1", "σ of log value (lognormal)", "σ_log", 0, 5),
-        _p("customers.b2b_share", "float", "share", "share of B2B customers", "", 0, 1),
-        _p("customers.b2b_units", "int", "units/tick", "units a B2B customer demands each tick (B2C: 1)", "", 1, 10_000),
-        _p("customers.b2b_churn_factor", "float", "1", "factor on a B2B customer's churn hazard", "g_i", 0, 100),
-        _p("customers.max_wait", "int", "ticks", "ticks a unit may wait in the backlog before it is lost", "", 0, 24),
-        _p("customers.t_new", "int", "ticks", "a customer is new while tenure < t_new", "t_new", 0, 10_000),
-        _p("customers.t_known", "int", "ticks", "tenure after which a CRM firm knows the customer", "t_known", 0, 10_000),
-        _p("customers.alpha_new", "float", "1", "satisfaction learning rate of new customers (first impression)", "α_new", 0, 1),
-        _p("customers.alpha_est", "float", "1", "satisfaction learning rate of established customers", "α_est", 0, 1),
-        _p("customers.delay_forgiveness", "float", "1", "share of an announced delay that established customers forgive", "γ", 0, 1),
-        _p("customers.satisfaction_init", "float", "1", "satisfaction at the start and after a move", "s_0", 0, 1),
-        _p("customers.bond_init", "float", "1", "bond at the start and after a move", "b_0", 0, 1),
-        _p("customers.bond_decay", "float", "1/tick", "bond decay per tick", "δ_b", 0, 1),
-        _p("customers.bond_gain_max", "float", "1/tick", "maximal bond gain per tick from retention spend", "β_max", 0, 1),
-        _p("customers.retention_scale", "float", "currency/(customer·tick)", "retention spend per customer that reaches 63 % of β_max", "r_scale", 1e-9, None),
-        _p("customers.personalisation", "float", "1", "extra effect of retention spend on known customers", "φ", 0, 100),
-        _p("customers.churn_base", "float", "1/tick", "base churn hazard", "h_0", 0, 1),
-        _p("customers.churn_dissatisfaction", "float", "1/tick", "churn hazard added by dissatisfaction (1-s)^2", "h_s", 0, 1),
-        _p("customers.bond_protection", "float", "1", "how much bond lowers churn and susceptibility", "κ", 0, 1),
-        _p("customers.satisfaction_protection", "float", "1", "how much satisfaction lowers susceptibility", "λ", 0, 1),
-        _p("customers.switch_noise", "float", "1/tick", "weight of a random rival for intrinsic leavers", "ε", 0, 1),
-        _p("customers.loyalty_growth_max", "float", "1", "maximal growth of revenue per unit with tenure", "g_max", 0, 100),
-        _p("customers.loyalty_growth_time", "float", "ticks", "time scale of that growth", "τ", 1e-9, None),
-        _p("customers.wom_positive", "float", "1/tick", "pull of a rival whose every contact is its promoter", "q_wom", 0, 1),
-        _p("customers.wom_negative", "float", "1/tick", "push-back per share of detractor contacts", "q_neg", 0, 1),
-        _p("customers.promoter_threshold", "float", "1", "satisfaction from which a customer promotes its provider", "θ_pro", 0, 1),
-        _p("customers.detractor_threshold", "float", "1", "satisfaction up to which a customer detracts", "θ_det", 0, 1),
-        _p("customers.referral_bonus", "float", "1", "extra starting bond of a customer won by word of mouth", "Δ_ref", 0, 1),
-        _p("customers.initial_tenure_mean", "float", "ticks", "mean tenure of initial customers (geometric)", "", 0, 10_000),
-        # focal firm only
-        _p("firm.budget", "float", "currency/tick", "monthly marketing budget of the focal firm (default: budget_share × expected initial monthly revenue)", "B_0", 0, None),
-        _p("firm.capacity", "float", "units/tick", "capacity of the focal firm (default: capacity_factor × expected initial demand)", "C_0", 0, None, (), True, "unlimited"),
-        _p("firm.capacity_factor", "float", "× initial demand", "capacity relative to the firm's expected initial demand", "", 0, None, (), True, "unlimited"),
-        _p("strategy.name", "str", "-", "label of the focal strategy"),
-        _p("competitors.name", "str", "-", "label of the competitor set"),
-        _p("competitors.capacity_factor", "float", "× initial demand", "each rival's capacity relative to its expected initial demand", "C_k", 0, None, (), True, "unlimited"),
-    ]
-    defaults = [None, None, (), False, ""]
-    for group, table in (("firm", _FIRM_COMMON), ("strategy", _STRATEGY_COMMON)):
-        for key, kind, unit, meaning, symbol, *rest in table:
-            low, high, choices, nullable, null_means = list(rest) + defaults[len(rest):]
-            entries.append(_p(f"{group}.{key}", kind, unit, meaning, symbol, low, high, choices, nullable, null_means))
-            entries.append(
-                _p(f"competitors.{key}", kind, unit, "rivals: " + meaning, symbol.replace("_j", "_k"),
-                   low, high, choices, nullable, null_means)
-            )
-    return {e.key: e for e in entries}
-
-
-SCHEMA: dict[str, Param] = _build_schema()
+    ConfigStore.instance().store(name=SCHEMA_NAME, node=Config)
 
 
 # --------------------------------------------------------------------------- derived values
@@ -316,8 +163,8 @@ def _check(param: Param, value: Any) -> str | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return f"has type {type(value).__name__}"
-    if kind == "int" and not isinstance(value, int) and not (isinstance(value, float) and value.is_integer()):
-        return "is not an integer"  # 3.0 is the integer 3 and is range-checked as such
+    if kind == "int" and not isinstance(value, int):
+        return "is not an integer"
     if isinstance(value, float) and math.isnan(value):
         return "is NaN"
     if param.low is not None and value < param.low:
@@ -352,31 +199,59 @@ def engine_setting(engine: str | None = None) -> str:
     return value
 
 
-# the configs validate() returned, by id: (weak reference, their content when returned)
-_CHECKED: dict[int, tuple[weakref.ref, dict]] = {}
+_VALID = "marktsim_valid"  # flag of a config that validate() returned (read-only, so it stays valid)
+
+
+def plain(node: Any) -> dict[str, Any]:
+    """A config node (or the whole config) as a plain dict, interpolations resolved."""
+    data = OmegaConf.to_container(node, resolve=True) if isinstance(node, (DictConfig, ListConfig)) else node
+    if not isinstance(data, dict):
+        raise ConfigError(f"invalid config: {type(data).__name__} given; allowed: a mapping of config keys")
+    return {str(k): v for k, v in data.items()}
+
+
+def plain_raw(node: Any) -> dict[str, Any]:
+    """A config node as a plain dict, interpolations kept (unresolved)."""
+    data = OmegaConf.to_container(node, resolve=False) if isinstance(node, (DictConfig, ListConfig)) else node
+    if not isinstance(data, dict):
+        raise ConfigError(f"invalid config: {type(data).__name__} given; allowed: a mapping of config keys")
+    return {str(k): v for k, v in data.items()}
+
+
+def is_validated(cfg: Any) -> bool:
+    """Whether `cfg` is a config ``validate`` returned and nobody has unlocked since."""
+    return isinstance(cfg, DictConfig) and bool(OmegaConf.is_readonly(cfg)) and bool(cfg._get_flag(_VALID))
+
+
+def unknown_key(key: str) -> ConfigError:
+    """The one-line error of a key the schema does not know, with the nearest known keys."""
+    section = key.rsplit(".", 1)[0] + "." if "." in key else ""
+    known = [k for k in SCHEMA if k.startswith(section) and k.count(".") == key.count(".")]
+    close = difflib.get_close_matches(key, known, n=3, cutoff=0.6)
+    hint = f"did you mean {' or '.join(close)}?" if close else f"known keys here: {', '.join(known)}"
+    return ConfigError(f"invalid config: unknown key {key}; {hint}")
 
 
 def validate(cfg: DictConfig | dict) -> DictConfig:
-    """Resolve `cfg` and check it against SCHEMA; return a resolved, read-only copy.
+    """Resolve `cfg` and check it against the schema; return a resolved, read-only copy.
 
-    Raises ConfigError naming the full key, the value and what is allowed. A config that
-    this function returned and that is still read-only is returned as it is.
+    Keys the config lacks take the schema's defaults. Raises ConfigError naming the full
+    key, the value and what is allowed. A config this function returned (and that is still
+    read-only) is returned as it is: each composition is validated once.
     """
-    checked = _CHECKED.get(id(cfg))
-    if checked is not None and checked[0]() is cfg and OmegaConf.to_container(cfg) == checked[1]:
-        return cfg  # unchanged since this function returned it (0.2 ms instead of 8)
-    raw = OmegaConf.to_container(cfg if isinstance(cfg, (DictConfig, ListConfig)) else OmegaConf.create(cfg), resolve=False)
-    assert isinstance(raw, dict)
+    if is_validated(cfg):
+        return cfg  # type: ignore[return-value]
+    import copy
+
+    raw = (OmegaConf.to_container(cfg, resolve=False) if isinstance(cfg, (DictConfig, ListConfig))
+           else copy.deepcopy(cfg))
+    if not isinstance(raw, dict):
+        raise ConfigError(f"invalid config: {type(raw).__name__} given; allowed: a mapping of config keys")
     raw.pop("hydra", None)
     flat_raw = flatten(raw)
     for key in flat_raw:
         if key not in SCHEMA:
-            section = key.rsplit(".", 1)[0] + "." if "." in key else ""
-            known = sorted(k for k in SCHEMA if k.startswith(section) and k.count(".") == key.count("."))
-            raise ConfigError(f"invalid config: unknown key {key}; known keys here: {', '.join(known)}")
-    for key, param in SCHEMA.items():
-        if key not in flat_raw:
-            raise ConfigError(f"invalid config: missing key {key}; expected {param.allowed()}")
+            raise unknown_key(key)
     # check literal values first, so that a bad value is named by its own key rather than by
     # a derived key whose interpolation it breaks
     for key, value in flat_raw.items():
@@ -386,30 +261,74 @@ def validate(cfg: DictConfig | dict) -> DictConfig:
         if problem:
             raise _fail(key, value, problem)
     try:
-        data = OmegaConf.to_container(OmegaConf.create(raw), resolve=True)
+        merged = _merge(_defaults(), raw)
+        interpolated = any(isinstance(v, str) and "${" in v for v in flatten(merged).values())
+        data = OmegaConf.to_container(OmegaConf.create(merged), resolve=True) if interpolated else merged
     except ConfigError:
         raise
     except Exception as exc:  # an interpolation that cannot be resolved
-        first = str(exc).strip().splitlines()[0]
-        raise ConfigError(f"invalid config: {first}") from None
+        raise ConfigError(f"invalid config: {_first_line(exc)}") from None
     assert isinstance(data, dict)
     flat = flatten(data)
     for key, param in SCHEMA.items():
         problem = _check(param, flat[key])
         if problem:
             raise _fail(key, flat[key], problem)
-    # integers given as 3.0 become ints
-    for key, param in SCHEMA.items():
-        if param.kind == "int" and flat[key] is not None:
-            flat[key] = int(flat[key])
     _check_consistency(flat)
-    resolved = _unflatten(flat)
-    out = OmegaConf.create(resolved)
-    OmegaConf.set_readonly(out, True)
+    out = OmegaConf.create(_unflatten(flat))
     OmegaConf.set_struct(out, True)
-    key = id(out)
-    _CHECKED[key] = (weakref.ref(out, lambda _, key=key: _CHECKED.pop(key, None)), resolved)
+    OmegaConf.set_readonly(out, True)
+    out._set_flag(_VALID, True)  # OmegaConf keeps custom flags on the node (read by is_validated)
     return out
+
+
+def _defaults() -> dict:
+    """The schema's defaults as a nested dict (a fresh copy)."""
+    import copy
+
+    global _DEFAULTS
+    if _DEFAULTS is None:
+        _DEFAULTS = _unflatten({key: param.default for key, param in SCHEMA.items()})
+    return copy.deepcopy(_DEFAULTS)
+
+
+_DEFAULTS: dict | None = None
+
+
+def _merge(base: dict, update: dict) -> dict:
+    """`update` merged into `base` (in place), key by key."""
+    for k, v in update.items():
+        if isinstance(v, dict) and isinstance(base.get(k), dict):
+            _merge(base[k], v)
+        else:
+            base[k] = v
+    return base
+
+
+def omegaconf_error(exc: BaseException, override: str | None = None) -> ConfigError:
+    """OmegaConf's (or Hydra's) error about one key as the project's one line: key, value,
+    problem and what is allowed."""
+    from omegaconf.errors import ConfigAttributeError, ConfigKeyError
+
+    cause = exc.__cause__ if exc.__cause__ is not None else exc
+    key = getattr(cause, "full_key", None) or getattr(exc, "full_key", None)
+    text = _first_line(exc)
+    if override is None:
+        match = re.search(r"override '?([^' ]+?)'?$", text) or re.search(r"override (\S+)", text)
+        override = match.group(1) if match else None
+    if isinstance(cause, (ConfigKeyError, ConfigAttributeError)) and key:
+        return unknown_key(str(key))
+    if key and str(key) in SCHEMA:
+        value = override.split("=", 1)[1] if override and "=" in override else None
+        problem = "is not an integer" if SCHEMA[str(key)].kind == "int" else f"has the wrong type ({_first_line(cause)})"
+        shown = "?" if value is None else value
+        return ConfigError(f"invalid config: {key} = {shown} {problem}; allowed: {SCHEMA[str(key)].allowed()}")
+    return ConfigError(f"invalid config: {text}")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _unflatten(flat: dict[str, Any]) -> dict[str, Any]:
@@ -493,6 +412,13 @@ class Factor:
     levels: tuple[str, ...] = ()
 
     @property
+    def bounds(self) -> tuple[float, float]:
+        """(low, high) of a numeric factor."""
+        if self.low is None or self.high is None:
+            raise ConfigError(f"invalid factor {self.key}: levels {', '.join(self.levels)} given; allowed: low:high")
+        return self.low, self.high
+
+    @property
     def integer(self) -> bool:
         return SCHEMA[self.key].kind == "int"
 
@@ -534,36 +460,50 @@ def parse_factor(spec: str) -> Factor:
 
 # --------------------------------------------------------------------------- loading
 
-def compose_config(overrides: Sequence[str] = (), config_dir: str | Path | None = None) -> DictConfig:
-    """Compose the Hydra config tree with overrides, unresolved and unvalidated (derived values
-    such as the budget follow later changes). `config_dir` adds a folder of the user's own
-    config files (e.g. ``experiment/myfirm.yaml``) to the search path."""
+@contextmanager
+def composer(config_dir: str | Path | None = None) -> Iterator[Callable[..., DictConfig]]:
+    """Hydra initialised on marktsim's config tree (and `config_dir`, a folder of the user's
+    own config groups, e.g. ``experiment/myfirm.yaml``): yields ``compose(overrides,
+    hydra_node=False)``, which composes one config, unresolved and unvalidated, and turns
+    Hydra's and OmegaConf's errors into the project's one line. The one place marktsim
+    composes; composing many configs in one ``with`` block initialises Hydra once."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    if isinstance(overrides, str):
-        overrides = [overrides]
-    overrides = list(overrides)
+    register_schema()
+    search: list[str] = []
     if config_dir is not None:
         folder = Path(config_dir).resolve()
         if not folder.is_dir():
             raise ConfigError(f"invalid config: config dir {str(config_dir)!r} is not a folder; allowed: a folder of "
                               "config groups (e.g. experiment/myfirm.yaml)")
-        overrides = [f"hydra.searchpath=[file://{folder}]"] + overrides
+        search = [f"hydra.searchpath=[file://{folder}]"]
+
+    def compose_one(overrides: Sequence[str] = (), hydra_node: bool = False) -> DictConfig:
+        overrides = [overrides] if isinstance(overrides, str) else list(overrides)
+        try:
+            return compose(config_name="config", overrides=search + overrides, return_hydra_config=hydra_node)
+        except (HydraException, OmegaConfBaseException) as exc:
+            raise omegaconf_error(exc) from None
+
     if GlobalHydra.instance().is_initialized():
         GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-            cfg = compose(config_name="config", overrides=overrides)
-    except (HydraException, OmegaConfBaseException) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"invalid config: {first}") from None
+            yield compose_one
     finally:
         if GlobalHydra.instance().is_initialized():
             GlobalHydra.instance().clear()
-    return cfg
+
+
+def compose_config(overrides: Sequence[str] = (), config_dir: str | Path | None = None,
+                   hydra_node: bool = False) -> DictConfig:
+    """Compose the Hydra config tree with overrides, unresolved and unvalidated (derived values
+    such as the budget follow later changes); see ``composer``."""
+    with composer(config_dir) as compose:
+        return compose(overrides, hydra_node)
 
 
 def load_config(overrides: Sequence[str] = (), config_dir: str | Path | None = None) -> DictConfig:
@@ -616,23 +556,14 @@ def show_value(value: Any) -> str:
 
 def parameter_table() -> str:
     """The parameter table of docs/model.md (config key, symbol, meaning, unit, default, range),
-    from SCHEMA and the default YAML files; `python -m marktsim.config` prints it."""
-    raw = OmegaConf.load(CONFIG_DIR / "firm" / "default.yaml")
-    cfg = load_config(["firm.budget=0", "firm.capacity=0"])
+    from the schema; `python -m marktsim.config` prints it."""
     lines = [
         "| key | symbol | meaning | unit | default | allowed |",
         "|---|---|---|---|---|---|",
     ]
     for key, param in SCHEMA.items():
-        if key in ("firm.budget", "firm.capacity"):
-            default = OmegaConf.to_container(raw)[key.split(".")[1]]
-        else:
-            default = OmegaConf.select(cfg, key)
-            if isinstance(default, (DictConfig, ListConfig)):
-                default = OmegaConf.to_container(default)
-        lines.append(
-            f"| `{key}` | {param.symbol} | {param.meaning} | {param.unit} | `{show_value(default)}` | {param.allowed()} |"
-        )
+        lines.append(f"| `{key}` | {param.symbol} | {param.meaning} | {param.unit} | `{show_value(param.default)}` | "
+                     f"{param.allowed()} |")
     return "\n".join(lines)
 
 

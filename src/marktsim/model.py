@@ -11,7 +11,7 @@ from typing import Any
 import mesa
 import numpy as np
 from mesa.agent import AgentSet
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from marktsim.agents import Customer, Firm
 from marktsim.config import (  # noqa: F401  (re-exported)
@@ -21,6 +21,7 @@ from marktsim.config import (  # noqa: F401  (re-exported)
     expected_initial_demand,
     expected_initial_revenue,
     load_config,
+    plain,
     validate,
 )
 from marktsim.engine import initial_columns, small_world
@@ -93,12 +94,12 @@ class MarketModel(mesa.Model):
         self.horizon = int(cfg.horizon)
         self.engine = choose_engine(self.n, self.horizon, engine)
         self.tick = 0
-        self.c = OmegaConf.to_container(c)
+        self.c = plain(c)
         shares = np.full(self.n_firms, 1.0 / self.n_firms) if m.initial_shares is None else np.array(m.initial_shares)
         self.firm_names = firm_names(self.n_firms)
 
-        focal = {**OmegaConf.to_container(cfg.firm), **OmegaConf.to_container(cfg.strategy)}
-        rival = OmegaConf.to_container(cfg.competitors)
+        focal = {**plain(cfg.firm), **plain(cfg.strategy)}
+        rival = plain(cfg.competitors)
         firms = []
         for j in range(self.n_firms):
             if j == 0:
@@ -130,9 +131,9 @@ class MarketModel(mesa.Model):
         self.capacity_cost = np.array([float(f.params["capacity_cost"]) for f in firms])
 
         adopted = 1.0 if self.saturated else float(m.adopted_share)
-        compiled = None
+        compiled: Any = None
         if self.engine == "compiled":
-            from marktsim.engine import compiled  # numba, loaded once per process
+            compiled = importlib.import_module("marktsim.engine.compiled")  # numba, loaded once per process
         self.columns = initial_columns(self.generator, self.n, shares, adopted, self.c, terms.crm)
         build = compiled.small_world if compiled is not None else small_world  # the same network
         network = (build(self.n, int(m.network_degree), float(m.network_rewiring), self.generator)

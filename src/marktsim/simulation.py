@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from marktsim.config import load_config, validate
+from marktsim.config import load_config, plain, validate
 from marktsim.model import MarketModel, prepare_engine
 from marktsim.results import Results, replicate_ids, segments_table, summary_table, timeseries_table
 
@@ -41,4 +41,4 @@ def simulate(
     ids = replicate_ids(replicates)
     prepare_engine(cfg, len(ids))
     parts = [run_replicate(cfg, r, on_tick) for r in ids]
-    return Results.concat(parts, OmegaConf.to_container(cfg))
+    return Results.concat(parts, plain(cfg))

@@ -12,12 +12,14 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from omegaconf import DictConfig
 
 from marktsim.analysis.labels import labels
-from marktsim.analysis.stats import fmt_ci, grouped_ci, markdown_table
+from marktsim.analysis.stats import fmt_ci, grouped_ci, markdown_table, t_half_width
 from marktsim.experiments.store import Job, dataset_paths, find_jobs
 
 SUMMARY_METRICS = ["npv", "profit", "revenue", "churn_annual", "final_share", "cac", "cost_ratio", "clv", "romi"]
@@ -168,7 +170,7 @@ def _numeric_design(conditions: list[str]) -> pd.DataFrame | None:
     """Conditions as a table of numeric swept keys, if at least two keys have 3+ levels."""
     rows = []
     for cond in conditions:
-        row = {}
+        row: dict[str, Any] = {}
         for item in cond.split(", "):
             if "=" not in item:
                 return None
@@ -184,12 +186,9 @@ def _numeric_design(conditions: list[str]) -> pd.DataFrame | None:
 
 
 def _bands(ts: pd.DataFrame, column: str) -> pd.DataFrame:
-    from scipy import stats
-
     g = ts.groupby(["condition", "tick"], observed=True)[column]
     out = g.agg(["mean", "std", "count"]).reset_index()
-    t = stats.t.ppf(0.975, np.maximum(out["count"] - 1, 1))
-    half = np.where(out["count"] > 1, t * out["std"] / np.sqrt(out["count"]), 0.0)
+    half = np.nan_to_num(t_half_width(out["std"], out["count"]), nan=0.0)
     out["low"], out["high"] = out["mean"] - half, out["mean"] + half
     return out
 
@@ -210,6 +209,7 @@ MAX_CONDITIONS_PER_FIGURE = 60
 
 def _design_figure(sweep: Sweep, summary: pd.DataFrame, out: Path, lab: dict, plt, sns) -> list[tuple[str, str]]:
     """Focal NPV (mean over replicates) of every design point against each factor."""
+    assert sweep.design is not None
     factors = [c for c in sweep.design.columns if c != "point"]
     per_point = summary.groupby("point").npv.mean().rename("npv").reset_index().merge(sweep.design, on="point")
     fig, axes = plt.subplots(1, len(factors), figsize=(3.6 * len(factors) + 0.5, 3.4), squeeze=False)
@@ -353,13 +353,16 @@ def _sensitivity_section(sweep: Sweep, out: Path, lab: dict, figures: list[tuple
     from marktsim.analysis import sensitivity as sa
 
     complete = [j for j in sweep.jobs if j.complete]
-    first = OmegaConf.load(complete[0].path / "config.yaml")
-    if not (first.get("sensitivity") and first.sensitivity.method):
+    configs = [OmegaConf.load(j.path / "config.yaml") for j in complete]
+    first = configs[0]
+    if not isinstance(first, DictConfig) or not (first.get("sensitivity") and first.sensitivity.method):
         return []
     try:
-        sens = sa.sensitivity_config([OmegaConf.load(j.path / "config.yaml") for j in complete])
+        sens = sa.sensitivity_config([c for c in configs if isinstance(c, DictConfig)])
     except ValueError as exc:
         raise ReportError(str(exc)) from None
+    if sens is None:
+        return []
     title = [f"## {lab['sensitivity'].format(method=sens.method)}", ""]
     try:
         analysis = sa.analyse(sens, sa.outputs_per_point(sweep.summary), int(first.replicates))

@@ -40,7 +40,9 @@ def sensitivity_config(configs: list[DictConfig]) -> DictConfig | None:
         return None
     if len(blocks) > 1:
         raise ValueError("the folder mixes jobs of different sensitivity analyses; report each sweep folder on its own")
-    return OmegaConf.create(next(iter(blocks)))
+    block = OmegaConf.create(next(iter(blocks)))
+    assert isinstance(block, DictConfig)
+    return block
 
 
 def outputs_per_point(summary: pd.DataFrame, firm: str = "focal") -> pd.DataFrame:

@@ -7,6 +7,16 @@ import pandas as pd
 from scipy import stats
 
 
+def t_half_width(std, count, level: float = 0.95):
+    """Half-width of the Student-t interval of a mean over `count` independent runs with
+    sample standard deviation `std`: t_{n−1, (1+level)/2} · s / √n (arrays or numbers; NaN
+    where fewer than two runs). The one interval formula of the project."""
+    n = np.asarray(count, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        half = stats.t.ppf(0.5 + level / 2, np.where(n > 1, n - 1, np.nan)) * np.asarray(std) / np.sqrt(n)
+    return np.where(n > 1, half, np.nan)
+
+
 def mean_ci(values, level: float = 0.95) -> tuple[float, float, float, int]:
     """Mean, lower and upper bound of the t-interval, and the number of finite values."""
     x = np.asarray(values, dtype=float)
@@ -17,7 +27,7 @@ def mean_ci(values, level: float = 0.95) -> tuple[float, float, float, int]:
     mean = float(x.mean())
     if n == 1:
         return mean, np.nan, np.nan, 1
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * x.std(ddof=1) / np.sqrt(n))
+    half = float(t_half_width(x.std(ddof=1), n, level))
     return mean, mean - half, mean + half, n
 
 

@@ -10,7 +10,6 @@ Every figure is a mean over replicates with its 95 % t-interval.
 from __future__ import annotations
 
 import argparse
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +18,9 @@ import numpy as np
 import pandas as pd
 
 from marktsim.analysis.reductions import bass_config, lifetime_config, markov_config
-from marktsim.analysis.stats import fmt_ci, markdown_table, mean_ci
+from marktsim.analysis.stats import fmt_ci, markdown_table, mean_ci, t_half_width
 from marktsim.config import load_config
+from marktsim.engine.rules import loyalty_growth
 from marktsim.model import MarketModel
 from marktsim.simulation import simulate
 
@@ -75,11 +75,9 @@ def _plt():
 
 def _band(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean and 95 % t-band over the rows of `matrix` (replicates × ticks)."""
-    from scipy import stats
-
     mean = matrix.mean(axis=0)
     reps = matrix.shape[0]
-    half = stats.t.ppf(0.975, reps - 1) * matrix.std(axis=0, ddof=1) / math.sqrt(reps) if reps > 1 else 0 * mean
+    half = t_half_width(matrix.std(axis=0, ddof=1), reps) if reps > 1 else 0 * mean
     return mean, mean - half, mean + half
 
 
@@ -97,11 +95,11 @@ def bass(report: Report, size: Size) -> None:
         ts = simulate(cfg, replicates=size.reps).timeseries
         share = ts.pivot(index="replicate", columns="tick", values="share").to_numpy()
         mean, lo, hi = _band(share)
-        f, curve = 0.0, []
+        f, path = 0.0, []
         for _ in range(horizon):
             f = f + (1 - f) * (p + q * f)
-            curve.append(f)
-        curve = np.array(curve)
+            path.append(f)
+        curve = np.array(path)
         ticks = np.arange(1, horizon + 1)
         line = ax.plot(ticks, curve, lw=1, ls="--")[0]
         ax.plot(ticks, mean, color=line.get_color(), lw=1.5, label=f"p={p:.4g}, q={q:.4g}")
@@ -436,8 +434,8 @@ def referral_value(report: Report, size: Size) -> None:
     """Claim 6: customers won by word of mouth are worth more than customers won by advertising."""
     cfg = load_config([f"market.n_customers={size.n}", f"horizon={size.horizon}"])
     window = 12
-    kept = {True: [], False: []}
-    revenue = {True: [], False: []}
+    kept: dict[bool, list[float]] = {True: [], False: []}
+    revenue: dict[bool, list[float]] = {True: [], False: []}
     for rep in range(size.reps):
         model = MarketModel(cfg, replicate=rep)
         cohorts = []
@@ -450,7 +448,8 @@ def referral_value(report: Report, size: Size) -> None:
             while cohorts and cohorts[0][0] + window == t:
                 _, who, firm, referred = cohorts.pop(0)
                 stayed = model.columns.provider[who] == firm
-                g = 1 + 0.3 * (1 - np.exp(-np.minimum(window, model.columns.tenure[who]) / 24.0))
+                tenure = np.minimum(window, model.columns.tenure[who]).astype(np.float32)
+                g = loyalty_growth(tenure, model.market.rules)  # §7.2, as the engines compute it
                 for flag in (True, False):
                     sel = referred == flag
                     if sel.any():
@@ -622,7 +621,7 @@ def face_validity(report: Report, size: Size) -> None:
     chosen = np.concatenate([rng.choice(focal[col.tenure[focal] >= 12], 3, replace=False),
                              rng.choice(focal[col.tenure[focal] < 3], 2, replace=False)])
     views = [model.customers[int(i)] for i in chosen]
-    history = {i: {"s": [], "b": [], "p": [], "w": []} for i in range(len(views))}
+    history: dict[int, dict[str, list[float]]] = {i: {"s": [], "b": [], "p": [], "w": []} for i in range(len(views))}
     util = []
     for _ in range(48):
         model.step()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-TEXTS = {
+from typing import Any
+
+TEXTS: dict[str, dict[str, Any]] = {
     "en": {
         "title": "marktsim: keeping vs. winning customers",
         "language": "Language",
@@ -85,7 +87,7 @@ TEXTS = {
     },
 }
 
-SCENARIOS = {
+SCENARIOS: dict[str, dict[str, Any]] = {
     "custom": {
         "overrides": [],
         "en": ("Your own settings", "Set the controls on the left, then press Reset to start the market with them."),

@@ -143,7 +143,7 @@ class Found(NamedTuple):
 
     who: np.ndarray
     intrinsic: np.ndarray
-    count: np.ndarray  # [count]
+    n: np.ndarray  # [how many]
 
 
 @intrinsic
@@ -344,7 +344,7 @@ def _pulls(contact_codes, start, stop, speaks, rules, count, out):  # pragma: no
 def word_of_mouth_and_decide(lo, hi, state, rules, deciding, u, found):  # pragma: no cover - compiled
     """§7.5–7.6 Customers [lo, hi): W_ik from the contacts' codes (or the global pull), the
     rivals' pull and the churn hazard, and with u_i the decision: movers are appended to
-    `found` from position found.count[0]."""
+    `found` from position found.n[0]."""
     d = deciding
     n_firms = d.pressure.shape[0]
     count = np.zeros(2 * n_firms + 1, np.int64)
@@ -382,10 +382,10 @@ def word_of_mouth_and_decide(lo, hi, state, rules, deciding, u, found):  # pragm
                 hazard = churn_hazard(s, b, churn_factor(state.b2b[i], rules), rules)
         draw = u[i - lo]
         if moving(draw, hazard, reach(hazard, sigma, rivals_pull(market, own))):
-            j = found.count[0]
+            j = found.n[0]
             found.who[j] = i
             found.intrinsic[j] = leaves(draw, hazard)
-            found.count[0] = j + 1
+            found.n[0] = j + 1
 
 
 @_jit
@@ -599,9 +599,9 @@ class CompiledEngine:
         parts = []
         for lo, hi in blocks:
             u = generator.random(hi - lo)
-            self.found.count[0] = 0
+            self.found.n[0] = 0
             word_of_mouth_and_decide(lo, hi, state, rules, deciding, u, self.found)
-            found = int(self.found.count[0])
+            found = int(self.found.n[0])
             parts.append((self.found.who[:found].copy(), self.found.intrinsic[:found].copy()))
         moves = self.choose(state, deciding, generator, np.concatenate([q[0] for q in parts]),
                             np.concatenate([q[1] for q in parts]))
@@ -724,7 +724,7 @@ def _clear_stale_cache() -> None:
     here = Path(__file__)
     stamp = hashlib.sha256(here.read_bytes() + (here.parent / "rules.py").read_bytes()).hexdigest()
     try:
-        folder = Path(tally._cache._cache_path)  # numba's cache folder for this module (private API)
+        folder = Path(tally._cache._cache_path)  # type: ignore[attr-defined]  # numba's cache folder (private)
     except AttributeError:  # pragma: no cover - another numba: nothing to clear
         return
     marker = folder / f"{here.stem}.rules-stamp"

@@ -39,6 +39,7 @@ class Network:
                 owner = np.repeat(np.arange(n, dtype=np.intp), np.diff(self.indptr))
                 self._rows, self._rows_width = owner * width, width
                 self._targets = self.indices.astype(np.intp)
+            assert self._targets is not None and self._rows is not None
             key = codes.astype(np.intp, copy=False).take(self._targets)
             key += self._rows
             table = np.bincount(key, minlength=n * width).reshape(n, width)
@@ -84,7 +85,7 @@ def small_world(n: int, degree: int, rewiring: float, rng: np.random.Generator) 
     src = np.tile(base, half)
     dst = (src + np.repeat(np.arange(1, half + 1, dtype=np.int64), n)) % n
     rewire = rng.random(src.shape[0]) < rewiring
-    k = int(rewire.sum())
+    k = int(np.count_nonzero(rewire))
     if k:
         new = rng.integers(0, n - 1, size=k)
         new = new + (new >= src[rewire])  # skip the customer itself

@@ -13,8 +13,9 @@ def retention_allocation(firm: np.ndarray, weight: np.ndarray | None, known: np.
     """§7.4 r_i = R_j·w_i/Σ_{i∈j} w, times (1 + φ) for customers the firm knows (w None: all
     1). `firm`: each customer's firm index (n_firms for prospects, who get nothing)."""
     n_firms = spend.shape[0]
+    w: np.ndarray | np.float32
     if weight is None:  # uniform: the total weight is the head count
-        total = np.bincount(firm, minlength=n_firms + 1).astype(np.float64)
+        total: np.ndarray = np.bincount(firm, minlength=n_firms + 1).astype(np.float64)
         total[n_firms] = 0.0  # prospects get nothing
         w = ONE
     else:

@@ -47,10 +47,13 @@ def serve(
                 share, remaining = r.ration(demand, remaining)
             part = r.served_part(cell, share.take(firm))
             served_cells[a] = part if served_cells[a] is None else served_cells[a] + part
-    served = served_cells[0].copy()
+    first = served_cells[0]
+    assert first is not None  # age 0 is always served
+    served = first.copy()
     for a in range(1, wait + 1):
-        if served_cells[a] is not None:  # an empty age adds nothing
-            served += served_cells[a]
+        part = served_cells[a]
+        if part is not None:  # an empty age adds nothing
+            served += part
     # what is left of each age (an empty age stays as it is: all zeros)
     left = [c if s is None else r.unserved(c, s) for c, s in zip(cells, served_cells)]
     new_backlog = np.empty_like(backlog)

@@ -96,7 +96,7 @@ def switch(rng: np.random.Generator, firm: np.ndarray, satisfaction: np.ndarray,
     """§7.6 One uniform u_i per customer: u < h leaves (to a rival ∝ ε + P_k + W_ik when
     saturated, out of the category otherwise); else u < h + (1 − h)·π is won by a rival
     ∝ P_k + W_ik. Prospects (firm index n_firms) adopt with π = min(1, Σ_k P_k + W_ik)."""
-    u = rng.random(firm.shape[0])
+    u = np.asarray(rng.random(firm.shape[0]))
     movers, intrinsic = decide(u, *thresholds(firm, satisfaction, bond, factor, pressure, wom, saturated, rules))
     pulls = wom[:, np.zeros(movers.shape[0], np.intp) if wom.shape[1] == 1 else movers]
     n_firms = pressure.shape[0]

@@ -22,7 +22,17 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from marktsim.config import CONFIG_DIR, ConfigError, engine_setting, job_key, validate
+from marktsim.config import (
+    CONFIG_DIR,
+    ConfigError,
+    compose_config,
+    composer,
+    engine_setting,
+    job_key,
+    plain_raw,
+    register_schema,
+    validate,
+)
 from marktsim.experiments import store
 
 
@@ -71,7 +81,7 @@ def _resume_state(folder: Path, valid: DictConfig) -> str:
     except (OSError, ValueError) as exc:
         raise JobFailed(f"{folder} is marked complete but its config.yaml cannot be read ({exc}); "
                         "move it away to rerun the job") from None
-    if _same_config(saved, valid):
+    if isinstance(saved, DictConfig) and _same_config(saved, valid):
         return "done"
     raise JobFailed(f"{folder} holds a complete job with a different config; it is never overwritten: "
                     "run into another folder (hydra.sweep.dir=... / hydra.run.dir=...)")
@@ -159,8 +169,7 @@ def _design_points(cfg: DictConfig, valid: DictConfig, check_only: bool = False)
     points = []
     for _, row in rows.iterrows():
         values = to_values(row)
-        point_cfg = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
-        point_cfg.pop("hydra", None)
+        point_cfg = OmegaConf.create({k: v for k, v in plain_raw(cfg).items() if k != "hydra"})
         for name, value in values.items():
             OmegaConf.update(point_cfg, name, value, merge=False)
         try:
@@ -251,6 +260,7 @@ def _register_ray_launcher() -> None:
 
 
 _register_ray_launcher()
+register_schema()  # the structured base config that configs/config.yaml names first
 
 
 @hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base="1.3")
@@ -260,7 +270,8 @@ def _app(cfg: DictConfig) -> None:
     except (ConfigError, JobFailed) as exc:
         print(f"marktsim: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    if HydraConfig.get().mode.name != "MULTIRUN":
+    mode = HydraConfig.get().mode
+    if mode is None or mode.name != "MULTIRUN":
         print(f"marktsim: results in {folder}")
 
 
@@ -295,8 +306,6 @@ def precheck(args: list[str]) -> str | None:
     """
     if any(a.startswith("-") and a not in _PASSTHROUGH for a in args):
         return None
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     overrides = [a for a in args if a not in _PASSTHROUGH]
@@ -306,10 +315,8 @@ def precheck(args: list[str]) -> str | None:
         parsed = parser.parse_overrides(task)
         first = [f"{p.get_key_element()}={next(iter(p.sweep_string_iterator()))}" if p.is_sweep_override() else o
                  for p, o in zip(parsed, task)]
-        if GlobalHydra.instance().is_initialized():
-            GlobalHydra.instance().clear()
-        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-            base = compose(config_name="config", overrides=first, return_hydra_config=True)
+        with composer() as compose:
+            base = compose(first, hydra_node=True)
             swept: dict[str, list[str]] = {}
             params = base.hydra.sweeper.get("params") or {}
             given = {p.get_key_element() for p in parsed}
@@ -322,24 +329,20 @@ def precheck(args: list[str]) -> str | None:
                     swept[p.get_key_element()] = list(p.sweep_string_iterator())
             fixed = [o for p, o in zip(parsed, task) if not p.is_sweep_override()]
             firsts = {k: v[0] for k, v in swept.items()}
-            combos = [[]] if not swept else []
+            combos: list[list[str]] = [[]] if not swept else []
             for key, values in swept.items():
                 for value in _candidates(values):
                     combos.append([f"{k}={value if k == key else v}" for k, v in firsts.items()])
             for combo in combos:
                 if combo:
-                    composed = compose(config_name="config", overrides=fixed + combo)
+                    composed = compose(fixed + combo)
                 else:  # nothing swept: the config composed above, without its hydra node
-                    composed = OmegaConf.create(OmegaConf.to_container(base, resolve=False))
-                    composed.pop("hydra", None)
+                    composed = OmegaConf.create({k: v for k, v in plain_raw(base).items() if k != "hydra"})
                 _design_points(composed, validate(composed), check_only=True)
     except ConfigError as exc:
         return str(exc)
-    except Exception as exc:  # Hydra's composition and override errors
+    except Exception as exc:  # Hydra's override parser
         return "invalid config: " + _one_line(exc)
-    finally:
-        if GlobalHydra.instance().is_initialized():
-            GlobalHydra.instance().clear()
     return None
 
 
@@ -368,24 +371,15 @@ def absolute_paths(args: list[str]) -> list[str]:
     return out
 
 
-def _compose_hydra(args: list[str]):
+def _compose_hydra(args: list[str]) -> DictConfig:
     """The composed config with its hydra node, for the first value of every swept key."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     overrides = [a for a in args if a not in _PASSTHROUGH]
     parsed = OverridesParser.create().parse_overrides(overrides)
     first = [f"{p.get_key_element()}={next(iter(p.sweep_string_iterator()))}" if p.is_sweep_override() else o
              for p, o in zip(parsed, overrides)]
-    if GlobalHydra.instance().is_initialized():
-        GlobalHydra.instance().clear()
-    try:
-        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-            return compose(config_name="config", overrides=first, return_hydra_config=True)
-    finally:
-        if GlobalHydra.instance().is_initialized():
-            GlobalHydra.instance().clear()
+    return compose_config(first, hydra_node=True)
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -47,23 +48,24 @@ def make_design(factors: list[Factor], method: str, points: int, seed: int = 0) 
         raise ConfigError("invalid design: give at least one --factor")
     if len({f.key for f in factors}) != len(factors):
         raise ConfigError("invalid design: a key is given twice")
+    columns: dict[str, Any] = {}
     if method == "grid":
         axes = []
         for f in factors:
-            axes.append(list(f.levels) if f.levels else list(np.linspace(f.low, f.high, points)))
+            axes.append(list(f.levels) if f.levels else list(np.linspace(*f.bounds, points)))
         grid = np.array(np.meshgrid(*[np.arange(len(a)) for a in axes], indexing="ij")).reshape(len(factors), -1).T
         columns = {f.key: [axes[i][j] for j in grid[:, i]] for i, f in enumerate(factors)}
     else:
         if points < 1:
             raise ConfigError(f"invalid design: --points {points}; allowed: an integer >= 1")
         unit = unit_sample(method, points, len(factors), seed)
-        columns = {}
         for i, f in enumerate(factors):
             u = unit[:, i]
             if f.levels:
                 columns[f.key] = [f.levels[min(int(x * len(f.levels)), len(f.levels) - 1)] for x in u]
             else:
-                columns[f.key] = f.low + u * (f.high - f.low)
+                low, high = f.bounds
+                columns[f.key] = low + u * (high - low)
     frame = pd.DataFrame(columns)
     for f in factors:
         if not f.levels and f.integer:

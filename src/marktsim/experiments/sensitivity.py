@@ -26,7 +26,7 @@ def problem(sens: DictConfig) -> dict:
     """SALib's problem dictionary: factor names (config keys, then the dummy) and bounds."""
     factors = [parse_factor(spec) for spec in sens.factors]
     names = [f.key for f in factors]
-    bounds = [[float(f.low), float(f.high)] for f in factors]
+    bounds = [list(f.bounds) for f in factors]
     if sens.dummy:
         names.append(DUMMY)
         bounds.append([0.0, 1.0])

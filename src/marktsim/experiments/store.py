@@ -27,6 +27,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ TABLES = ("timeseries", "segments", "summary")
 DATASET = "dataset"
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
     """Write `path` via a temporary sibling and an atomic rename."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
@@ -120,7 +121,7 @@ def write_job(folder: Path, results: Any, config_yaml: str, meta: dict) -> None:
     """Write one finished job's tables, config and metadata, then its completion marker."""
     for name in TABLES:
         frame = getattr(results, name)
-        atomic_write(folder / f"{name}.parquet", lambda p, f=frame: f.to_parquet(p, index=False))
+        atomic_write(folder / f"{name}.parquet", partial(frame.to_parquet, index=False))
     write_text(folder / "config.yaml", config_yaml)
     write_json(folder / "metadata.json", meta)
     write_text(folder / MARKER, "complete\n")
@@ -198,7 +199,7 @@ def publish(folder: Path, key: str) -> None:
         except FileExistsError:
             continue
         except OSError:  # a file system without hard links: copy under a hidden name, then rename
-            atomic_write(final, lambda p, s=source: shutil.copyfile(s, p))
+            atomic_write(final, partial(shutil.copyfile, source))
 
 
 def dataset_paths(jobs: list[Job]) -> list[Path]:

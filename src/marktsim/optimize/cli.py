@@ -25,10 +25,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from omegaconf import OmegaConf
 
 from marktsim.analysis.stats import fmt_ci, markdown_table, mean_ci
-from marktsim.config import CONFIG_DIR, ConfigError, compose_config, engine_setting, validate
+from marktsim.config import CONFIG_DIR, ConfigError, compose_config, engine_setting, plain, validate
 from marktsim.experiments import store
 from marktsim.optimize.search import (
     Evaluator,
@@ -74,7 +73,7 @@ def _prepare(args) -> tuple:
     settings = Settings(list(args.overrides), str(Path(args.config_dir).resolve()) if args.config_dir else None,
                         {"budget_key": space.budget_key, "budget": list(space.budget), "rho": list(space.rho),
                          "tune": list(space.tune), "campaign_max": space.campaign_max},
-                        args.replicates, args.churn_max, args.seed, OmegaConf.to_container(valid))
+                        args.replicates, args.churn_max, args.seed, plain(valid))
     return raw, valid, space, settings
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
-from marktsim.config import SCHEMA, ConfigError, validate
+from marktsim.config import SCHEMA, ConfigError, plain, plain_raw, validate
 
 STUDY = "marktsim"
 TUNABLE = ("targeting", "priority", "campaign")
@@ -97,7 +97,7 @@ def make_space(raw: DictConfig, budget_share: str | None, budget: str | None, rh
         return Space("firm.budget", parse_range(budget, "--budget", "firm.budget"), parse_range(rho, "--rho", "strategy.retention_share"), tuned, campaign_max)
     if budget_share is None:
         budget_share = "0.02:0.2"
-    derived = OmegaConf.to_container(raw.firm, resolve=False)["budget"]
+    derived = plain_raw(raw.firm)["budget"]
     if not (isinstance(derived, str) and "derived:budget" in derived):
         raise ConfigError(f"invalid option: --budget-share with firm.budget = {derived!r} set in the scenario; "
                           "allowed: --budget low:high (currency per tick), or leave firm.budget derived")
@@ -107,7 +107,7 @@ def make_space(raw: DictConfig, budget_share: str | None, budget: str | None, rh
 
 def point_config(raw: DictConfig, values: dict[str, object]) -> DictConfig:
     """The validated config of the scenario with `values` set."""
-    cfg = OmegaConf.create(OmegaConf.to_container(raw, resolve=False))
+    cfg = OmegaConf.create(plain_raw(raw))
     for key, value in values.items():
         OmegaConf.update(cfg, key, value, merge=False)
     return validate(cfg)
@@ -135,17 +135,19 @@ class Evaluator:
 
     def __init__(self, jobs: int = 1):
         self.jobs = jobs
-        self._pool = None
+        self._pool: ProcessPoolExecutor | None = None
 
     def __call__(self, cfg: DictConfig, replicates: list[int]) -> pd.DataFrame:
-        container = OmegaConf.to_container(cfg)
+        container = plain(cfg)
         tasks = [(container, r) for r in replicates]
         if self.jobs > 1:
             if self._pool is None:
                 import multiprocessing
 
                 self._pool = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("spawn"))
-            rows = list(self._pool.map(_replicate, tasks))
+            pool = self._pool
+            assert pool is not None
+            rows = list(pool.map(_replicate, tasks))
         else:
             rows = [_replicate(t) for t in tasks]
         return pd.DataFrame(rows, columns=["replicate", "npv", "churn_annual"])
