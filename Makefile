@@ -9,7 +9,7 @@ DEMO_ARGS ?= hydra/launcher=joblib
 # a Python 3.12 for the second test run (Mesa 3.4+ lines); empty when none is installed
 PY312  ?= $(shell for p in $$HOME/.pyenv/versions/3.12*/bin/python3.12 /usr/local/bin/python3.12 /usr/bin/python3.12 $$(command -v python3.12); do "$$p" -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && { echo "$$p"; break; }; done)
 
-.PHONY: install demo test test-main test-py312 report bench validate dashboard clean
+.PHONY: install demo test test-main test-py312 report bench validate dashboard calibrate-example mutation clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,8 +43,24 @@ bench: install
 dashboard: install
 	$(BIN)/marktsim-dashboard
 
+# the published-cohort calibration of docs/calibration.md (Fader & Hardie 2007, years 1-7, forecast 8-12)
+calibrate-example: install
+	$(BIN)/marktsim-calibrate --data data/fader_hardie_2007_regular.csv --holdout 5 --progress on \
+	  --out results/calibrate/fader_hardie_regular market=growing market.adopted_share=1 \
+	  market.n_competitors=0 firm.budget=0 firm.capacity=null market.acquisition_max=0 \
+	  customers.wom_positive=0 customers.initial_tenure_mean=0 market.n_customers=20000
+
 validate: install
 	$(BIN)/python -m marktsim.analysis.validation --size full --out docs
+
+# mutation testing (mutmut 3): every module of the model, with the tests of meaning on the numpy
+# engine (pyproject.toml [tool.mutmut]); incremental: a rerun tests only what changed. Per module:
+#   make mutation MODULES="marktsim.engine.rules*"      Report: tests/MUTATION.md
+MODULES ?=
+mutation: install
+	$(BIN)/python -m pip install --quiet "mutmut>=3.3,<4"
+	MARKTSIM_TEST_ENGINES=numpy MARKTSIM_ENGINE=numpy $(BIN)/mutmut run $(MODULES)
+	$(BIN)/mutmut results
 
 clean:
 	rm -rf $(VENV) .venv312 .pytest_cache

@@ -31,6 +31,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from engine_cases import CASES  # noqa: E402
 
 RUNS = {**CASES, "large_blocked": ["market.n_customers=300000", "horizon=6"]}
+# customer columns and timeseries metrics added after digests were first made, with the value
+# that changes nothing: left out of the hash while they hold it, so that digests made before
+# they existed still compare (``left``, last tick's leavers, is derived state and never hashed)
+NEUTRAL_COLUMNS = {"propensity": 1.0, "deal_prone": False, "contract": False, "won_incentive": False}
+DERIVED_COLUMNS = {"left"}
+FIRST_METRICS = 32  # the metrics of the first digests; the later ones are hashed only when non-zero
 
 
 def digest(overrides: list[str], horizon: int = 60, n: int = 5000) -> str:
@@ -39,9 +45,14 @@ def digest(overrides: list[str], horizon: int = 60, n: int = 5000) -> str:
     h = hashlib.sha256()
     for replicate in range(2):
         model = MarketModel(cfg, replicate=replicate).run()
-        h.update(np.ascontiguousarray(model.records()).tobytes())
+        records = model.records()
+        if not records[:, :, FIRST_METRICS:].any():
+            records = records[:, :, :FIRST_METRICS]
+        h.update(np.ascontiguousarray(records).tobytes())
         h.update(np.ascontiguousarray(model.segment_records()).tobytes())
         for name, column in vars(model.columns).items():
+            if name in DERIVED_COLUMNS or (name in NEUTRAL_COLUMNS and np.all(column == NEUTRAL_COLUMNS[name])):
+                continue
             h.update(name.encode())
             h.update(np.ascontiguousarray(column).tobytes())
     return h.hexdigest()

@@ -9,8 +9,11 @@ value-weighted / ABC retention with CRM personalisation, word of mouth over a Wa
 network (networkx) or global mixing, intrinsic churn, poaching and referrals in a saturated
 market, and the per-firm books. It reads the same validated config as the engine but shares
 none of its code; randomness comes from Mesa's own ``model.random``, so runs agree with the
-engine in distribution, not draw by draw. Not covered: unsaturated markets, adaptive and
-capacity-aware policies, capacity expansion, campaigns (not on the default path).
+engine in distribution, not draw by draw. It follows the mechanisms of issue 14 and the latent
+churn propensities as well (gamma or beta propensities, short-term incentives with deal-prone
+customers, churn contagion, word of mouth that protects, switching costs, contracts). Not
+covered: unsaturated markets (prospects, the adoption response), adaptive and capacity-aware
+policies, capacity expansion, campaigns (not on the default path).
 """
 
 from __future__ import annotations
@@ -35,13 +38,16 @@ class RefFirm(mesa.Agent):
         self.budget = budget
         self.capacity = capacity
         self.rho = params["retention_share"]
+        self.iota = params["incentive_share"]
         self.customers: set = set()
         self.books: dict = {}
 
     def plan(self):
-        self.acquisition = (1 - self.rho) * self.budget
+        self.acquisition = (1 - self.rho - self.iota) * self.budget
         self.retention = self.rho * self.budget if self.customers else 0.0
+        self.incentive = self.iota * self.budget
         self.pressure = self.model.a_max * (1 - math.exp(-self.acquisition / (self.model.a_scale * self.model.n)))
+        self.offer = self.model.i_max * (1 - math.exp(-self.incentive / (self.model.i_scale * self.model.n)))
 
     def serve(self):
         """Serve the firm's customers' units rank by rank, rationing a rank proportionally."""
@@ -91,9 +97,12 @@ class RefFirm(mesa.Agent):
 class RefCustomer(mesa.Agent):
     """One customer with its own state and behaviour."""
 
-    def __init__(self, model, firm, value, b2b, tenure):
+    def __init__(self, model, firm, value, b2b, tenure, propensity=1.0, deal_prone=False, contract=False):
         super().__init__(model)
         c = model.c
+        self.propensity, self.deal_prone, self.contract = propensity, deal_prone, contract
+        self.won_incentive = False
+        self.left = False
         self.firm = firm
         self.value = value
         self.b2b = b2b
@@ -134,6 +143,8 @@ class RefCustomer(mesa.Agent):
     def retain(self, r):
         c = self.model.c
         gain = c["bond_gain_max"] * (1 - math.exp(-r / c["retention_scale"]))
+        if self.deal_prone:
+            gain *= 1 - c["deal_prone_bonding"]
         self.bond = self.bond * (1 - c["bond_decay"]) + (1 - self.bond) * gain
 
     def promotes(self):
@@ -148,17 +159,23 @@ class RefCustomer(mesa.Agent):
         firms = self.model.firm_list
         if self.model.global_mixing:
             self.wom = self.model.global_wom
+            self.own_share = self.model.global_promoters[self.firm.index]
+            self.left_share = self.model.global_left
             return
         pro = [0] * len(firms)
         det = [0] * len(firms)
+        left = 0
         for other in self.contacts:
             if other.promotes():
                 pro[other.firm.index] += 1
             elif other.detracts():
                 det[other.firm.index] += 1
+            left += other.left
         d = len(self.contacts)
         self.wom = [max(0.0, c["wom_positive"] * pro[k] - c["wom_negative"] * det[k]) / d if d else 0.0
                     for k in range(len(firms))]
+        self.own_share = pro[self.firm.index] / d if d else 0.0
+        self.left_share = left / d if d else 0.0
 
     def decide(self):
         c = self.model.c
@@ -168,33 +185,42 @@ class RefCustomer(mesa.Agent):
         self.moved_to = None
         if not rivals:
             return
+        if self.contract and (self.tenure + 1) % c["contract_length"] != 0:
+            return  # between renewals a contract customer cannot move
         s, b = self.satisfaction, self.bond
         protect = 1 - c["bond_protection"] * b
-        sigma = protect * (1 - c["satisfaction_protection"] * s)
-        pull = min(1.0, sigma * sum(f.pressure + self.wom[f.index] for f in rivals))
+        sigma = (protect * (1 - c["satisfaction_protection"] * s) * (1 - c["switching_cost"])
+                 * (1 - c["wom_protection"] * self.own_share))
+        r = 1.0 if self.deal_prone else c["incentive_response"]
+        pull = min(1.0, sigma * sum(f.pressure + r * f.offer + self.wom[f.index] for f in rivals))
         g = c["b2b_churn_factor"] if self.b2b else 1.0
-        hazard = min(1.0, (c["churn_base"] + c["churn_dissatisfaction"] * (1 - s) ** 2) * protect * g)
+        surge = 1 + c["churn_contagion"] * self.left_share
+        if self.won_incentive and self.deal_prone and self.tenure == c["incentive_months"]:
+            surge *= 1 + c["incentive_end_churn"]
+        hazard = min(1.0, (self.model.base_hazard + c["churn_dissatisfaction"] * (1 - s) ** 2) * protect * g
+                     * self.propensity * surge)
         u = rnd.random()
         if u < hazard:
-            parts = [(f, c["switch_noise"], f.pressure, self.wom[f.index]) for f in rivals]
+            parts = [(f, c["switch_noise"], f.pressure, r * f.offer, self.wom[f.index]) for f in rivals]
             self.intrinsic = True
         elif u < hazard + (1 - hazard) * pull:
-            parts = [(f, 0.0, f.pressure, self.wom[f.index]) for f in rivals]
+            parts = [(f, 0.0, f.pressure, r * f.offer, self.wom[f.index]) for f in rivals]
             self.intrinsic = False
         else:
             return
-        total = sum(e + p + w for _, e, p, w in parts)
+        total = sum(e + p + o + w for _, e, p, o, w in parts)
         if total <= 0:
-            parts = [(f, 1.0, 0.0, 0.0) for f in rivals]
+            parts = [(f, 1.0, 0.0, 0.0, 0.0) for f in rivals]
             total = len(rivals)
         v = rnd.random() * total
-        for f, e, p, w in parts:
-            if v < e + p + w:
-                self.moved_to, self.via_wom = f, v >= e + p and w > 0
+        for f, e, p, o, w in parts:
+            if v < e + p + o + w:
+                self.moved_to, self.via_wom = f, v >= e + p + o and w > 0
+                self.via_incentive = e + p <= v < e + p + o
                 return
-            v -= e + p + w
-        f, e, p, w = parts[-1]
-        self.moved_to, self.via_wom = f, False
+            v -= e + p + o + w
+        f, e, p, o, w = parts[-1]
+        self.moved_to, self.via_wom, self.via_incentive = f, False, False
 
     def move(self):
         c = self.model.c
@@ -211,6 +237,7 @@ class RefCustomer(mesa.Agent):
         self.satisfaction = c["satisfaction_init"]
         self.bond = min(1.0, c["bond_init"] + (c["referral_bonus"] if self.via_wom else 0.0))
         self.referred = self.via_wom
+        self.won_incentive = self.via_incentive
         self.backlog = [0.0] * c["max_wait"]
         self.moved = True
 
@@ -227,6 +254,15 @@ class ReferenceModel(mesa.Model):
         self.c = dict(cfg.customers)
         self.n = cfg.market.n_customers
         self.a_max, self.a_scale = cfg.market.acquisition_max, cfg.market.acquisition_scale
+        self.i_max, self.i_scale = cfg.market.incentive_max, cfg.market.incentive_scale
+        c = self.c
+        if c["propensity"] == "beta":  # the base hazard is the mean per-tick hazard of θ ~ Beta(α, β)
+            from scipy.special import betaln
+
+            a, b, period = c["propensity_alpha"], c["propensity_beta"], c["period_ticks"]
+            self.base_hazard = 1 - math.exp(betaln(a, b + 1 / period) - betaln(a, b))
+        else:
+            self.base_hazard = c["churn_base"]
         self.global_mixing = cfg.market.network == "global"
         self.monthly = (1 + cfg.market.annual_discount_rate) ** (1 / 12) - 1
         n_firms = cfg.market.n_competitors + 1
@@ -253,8 +289,10 @@ class ReferenceModel(mesa.Model):
         for rank in range(self.n):
             firm = self.firm_list[order[rank] * n_firms // self.n]
             tenure = int(math.log(1 - rnd.random()) / math.log(1 - p)) if p < 1 else 0
-            customer = RefCustomer(self, firm, rnd.lognormvariate(mu, c["value_sigma_log"]),
-                                   rnd.random() < c["b2b_share"], tenure)
+            b2b = rnd.random() < c["b2b_share"]
+            customer = RefCustomer(self, firm, rnd.lognormvariate(mu, c["value_sigma_log"]), b2b, tenure,
+                                   self._propensity(rnd), rnd.random() < c["deal_prone_share"],
+                                   rnd.random() < (c["contract_share_b2b"] if b2b else c["contract_share_b2c"]))
             firm.customers.add(customer)
             self.people.append(customer)
         for rank, customer in enumerate(sorted(self.people, key=lambda x: -x.value * x.units)):
@@ -266,6 +304,16 @@ class ReferenceModel(mesa.Model):
                 self.people[i].contacts = [self.people[j] for j in neighbours]
         self.records: list[dict] = []
         self.tick = 0
+
+    def _propensity(self, rnd) -> float:
+        """z_i: 1, Gamma(k, 1/k), or (1 − (1 − θ)^(1/P))/h_0 with θ ~ Beta(α, β)."""
+        c = self.c
+        if c["propensity"] == "gamma":
+            return rnd.gammavariate(c["propensity_shape"], 1 / c["propensity_shape"])
+        if c["propensity"] == "beta":
+            theta = rnd.betavariate(c["propensity_alpha"], c["propensity_beta"])
+            return (1 - (1 - theta) ** (1 / c["period_ticks"])) / self.base_hazard
+        return 1.0
 
     def step(self):
         self.tick += 1
@@ -284,6 +332,8 @@ class ReferenceModel(mesa.Model):
             c = self.c
             self.global_wom = [max(0.0, c["wom_positive"] * pro[k] - c["wom_negative"] * det[k]) / self.n
                                for k in range(len(firms))]
+            self.global_promoters = [pro[k] / self.n for k in range(len(firms))]
+            self.global_left = sum(x.left for x in self.people) / self.n
         customers = self.agents_by_type[RefCustomer]
         customers.shuffle_do("word_of_mouth")
         customers.shuffle_do("decide")
@@ -296,6 +346,7 @@ class ReferenceModel(mesa.Model):
             if x.moved_to is not None:
                 x.move()
         for x in self.people:
+            x.left = x.moved  # saturated: every mover left a provider; its contacts hear of it next tick
             if not x.moved:
                 x.tenure += 1
             x.known = x.firm.params["crm"] and x.tenure >= self.c["t_known"]
@@ -303,7 +354,8 @@ class ReferenceModel(mesa.Model):
             b = f.books
             margin = f.params["margin"] * revenue[f.index]
             holding = f.params["capacity_cost"] * f.capacity if math.isfinite(f.capacity) else 0.0
-            profit = margin - f.acquisition - f.retention - f.params["onboarding_cost"] * b["won"] - holding
+            profit = (margin - f.acquisition - f.retention - f.incentive - f.params["onboarding_cost"] * b["won"]
+                      - holding)
             self.records.append({
                 "tick": self.tick, "firm": f.index, "customers": len(f.customers),
                 "share": len(f.customers) / self.n, "won": b["won"], "lost": b["lost"],

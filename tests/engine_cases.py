@@ -24,9 +24,22 @@ CASES = {
     "monopolist": ["market.n_competitors=0"],
     "no_word_of_mouth": ["customers.wom_positive=0", "customers.wom_negative=0"],
     "growing_fifo_many_firms": ["market=growing", "market.n_competitors=6", "firm.capacity_factor=0.8"],
+    # the mechanisms of issue 14 and the calibration issue's propensities
+    "incentives_deal_prone": ["strategy.incentive_share=0.3", "competitors.incentive_share=0.2",
+                              "customers.deal_prone_share=0.4", "customers.propensity=gamma",
+                              "customers.propensity_shape=0.7"],
+    "contagion_protection_switching": ["customers.churn_contagion=8", "customers.wom_protection=0.6",
+                                       "customers.switching_cost=0.3", "customers.wom_positive=0.06"],
+    "contracts_global": ["customers.contract_share_b2b=0.8", "customers.contract_share_b2c=0.3",
+                         "customers.contract_length=6", "market.network=global", "customers.churn_contagion=5",
+                         "customers.wom_protection=0.5"],
+    "growing_incentives_beta": ["market=growing", "strategy.incentive_share=0.4", "customers.deal_prone_share=0.3",
+                                "customers.propensity=beta", "customers.propensity_alpha=0.7",
+                                "customers.propensity_beta=1.2", "market.adoption_response=0.3",
+                                "firm.capacity_factor=0.9"],
 }
 
 # the cases whose focal firm must really be overloaded (service level below 1 in some tick):
 # rationing by class and age, delay communication, capacity-aware shifts and expansion run only then
 OVERLOADED = ("acquisition_new_first", "existing_first_communicate", "expanding", "capacity_aware", "campaign",
-              "growing", "no_backlog", "long_backlog", "growing_fifo_many_firms")
+              "growing", "no_backlog", "long_backlog", "growing_fifo_many_firms", "growing_incentives_beta")

@@ -19,7 +19,8 @@ from conftest import ENGINES
 
 CFG = ["market.n_customers=3000", "horizon=36", "firm.capacity_factor=0.9", "firm.capacity_policy=expand",
        "firm.onboarding_cost=40", "strategy.campaign_start=4", "strategy.campaign_length=4",
-       "strategy.campaign_boost=1.5", "market.annual_discount_rate=0.25", "competitors.capacity_factor=1.0"]
+       "strategy.campaign_boost=1.5", "market.annual_discount_rate=0.25", "competitors.capacity_factor=1.0",
+       "strategy.incentive_share=0.2", "customers.deal_prone_share=0.3"]
 
 
 @pytest.fixture(scope="module", params=ENGINES)
@@ -43,7 +44,9 @@ def _focal(ts: pd.DataFrame) -> pd.DataFrame:
 def test_profit_is_margin_less_every_cost_capex_included(run):
     cfg, _, ts, _ = run
     assert (ts.capex > 0).any() and (ts.onboarding_cost > 0).all() and (ts.capacity_cost[ts.firm == "focal"] > 0).all()
-    costs = ts.acquisition_spend + ts.retention_spend + ts.onboarding_cost + ts.capacity_cost + ts.capex
+    assert (ts.incentive_spend[ts.firm == "focal"] > 0).all()
+    costs = ts.acquisition_spend + ts.retention_spend + ts.onboarding_cost + ts.capacity_cost + ts.capex \
+        + ts.incentive_spend
     np.testing.assert_allclose(ts.profit, ts.gross_margin - costs, rtol=1e-12, atol=1e-6)
     margin = np.where(ts.firm == "focal", cfg.firm.margin, cfg.competitors.margin)
     np.testing.assert_allclose(ts.gross_margin, margin * ts.revenue, rtol=1e-12)
@@ -99,7 +102,14 @@ def test_summary_follows_its_definitions(run):
         kept_years = (start - f.lost.to_numpy()).sum() / 12
         cac = f.acquisition_spend.sum() / f.won.sum()
         retention_cost = f.retention_spend.sum() / kept_years
-        marketing = f.acquisition_spend.sum() + f.retention_spend.sum()
+        marketing = f.acquisition_spend.sum() + f.retention_spend.sum() + f.incentive_spend.sum()
+        start_inc = np.concatenate(([0], f.customers_incentive.to_numpy()[:-1]))
+        churn_inc = f.lost_incentive.sum() / start_inc.sum()
+        churn_other = (f.lost.sum() - f.lost_incentive.sum()) / (start.sum() - start_inc.sum())
+        margin = f.gross_margin.sum() / f.revenue.sum()
+        per_month = f.retention_spend.sum() / start.sum()
+        m_inc = margin * f.revenue_incentive.sum() / start_inc.sum() - per_month
+        m_other = margin * (f.revenue.sum() - f.revenue_incentive.sum()) / (start.sum() - start_inc.sum()) - per_month
         expected = {
             "revenue": f.revenue.sum(), "gross_margin": f.gross_margin.sum(), "profit": f.profit.sum(),
             "npv": f.discounted_profit.sum(), "final_customers": f.customers.iloc[-1], "final_share": f.share.iloc[-1],
@@ -109,7 +119,13 @@ def test_summary_follows_its_definitions(run):
             "retention_cost_per_customer_year": retention_cost, "cost_ratio": cac / retention_cost,
             "clv": margin_per_month * r / (1 + monthly - r),
             "romi": (f.gross_margin.sum() - marketing) / marketing,
+            "incentive_spend": f.incentive_spend.sum(), "won_incentive": f.won_incentive.sum(),
+            "churn_incentive": churn_inc, "churn_other": churn_other,
+            "clv_incentive": m_inc * (1 - churn_inc) / (monthly + churn_inc),
+            "clv_other": m_other * (1 - churn_other) / (monthly + churn_other),
         }
         assert churn_mean > 0 and f.retention_spend.sum() > 0 and f.won.sum() > 0
+        if name == "focal":  # the incentive groups exist (only the focal firm spends on incentives)
+            assert f.won_incentive.sum() > 0 and f.lost_incentive.sum() > 0
         for key, value in expected.items():
-            assert s[key] == pytest.approx(value, rel=1e-12), (name, key)
+            assert s[key] == pytest.approx(value, rel=1e-12, nan_ok=True), (name, key)

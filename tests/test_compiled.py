@@ -63,6 +63,14 @@ def _assert_branch_reached(case: str, model: MarketModel) -> None:
         "no_backlog": lambda: model.columns.backlog.shape[1] == 0 and focal[:, M["lost_units"]].max() > 0,
         "retention_heavy_abc": lambda: not model.crm[0] and model.targeting[0] == 2,
         "default": lambda: books[:, :, M["won_by_wom"]].sum() > 0 and books[:, :, M["detractors"]].sum() >= 0,
+        "incentives_deal_prone": lambda: books[:, :, M["won_incentive"]].sum() > 0
+        and books[:, :, M["lost_incentive"]].sum() > 0 and model.columns.deal_prone.any()
+        and np.unique(model.columns.propensity).size > 100,
+        "contagion_protection_switching": lambda: model.columns.left.any() and model.market.rules.contagion > 0,
+        "contracts_global": lambda: model.network is None and model.columns.contract.any()
+        and not model.columns.contract.all(),
+        "growing_incentives_beta": lambda: books[:, :, M["won_incentive"]].sum() > 0
+        and (model.columns.provider < 0).any() and np.unique(model.columns.propensity).size > 100,
     }
     if case in checks:
         assert checks[case](), f"{case}: its branch is not reached"
@@ -159,12 +167,24 @@ def test_a_bad_engine_setting_is_one_line_exit_2_nothing_written(tmp_path, comma
     assert list(tmp_path.iterdir()) == []
 
 
+def r_opinion_codes(firm, col, waiting, n_firms, rules):
+    """The compiled engine's codes: each customer's opinion, plus LEFT when it left last tick."""
+    from marktsim.engine import rules as r
+
+    opinion = r.opinion(firm, firm < n_firms, col.satisfaction, waiting, n_firms, rules)
+    return (opinion + np.where(col.left, compiled.LEFT, 0)).astype(np.int8)
+
+
 @pytest.mark.parametrize("growing", [False, True])
 def test_decisions_agree_exactly_at_the_thresholds(growing):
     """Outcomes hide most rounding differences (a uniform rarely falls within an ulp of a
     threshold), so here it always does: with u_i at each customer's hazard and reach as numpy
-    computes them, and one ulp below, the compiled decisions must be numpy's."""
+    computes them, and one ulp below, the compiled decisions must be numpy's — with every term
+    of the hazard and the pull in play (propensities, contagion, discount ends, protection by
+    promoters, switching costs, incentives, contracts)."""
+    from marktsim.engine.state import Columns
     from marktsim.engine.switch import acquisition_pressure, decide, thresholds
+    from marktsim.engine.tick import Plan
     from marktsim.engine.word_of_mouth import word_of_mouth
 
     from conftest import rules_for
@@ -173,27 +193,34 @@ def test_decisions_agree_exactly_at_the_thresholds(growing):
     n, F = 4000, 4
     provider = rng.integers(-1 if growing else 0, F, n).astype(np.int8)
     firm = np.where(provider >= 0, provider, F)
-    satisfaction = rng.random(n).astype(np.float32)
-    bond = rng.random(n).astype(np.float32)
-    b2b = rng.random(n) < 0.2
+    col = Columns(provider=provider, satisfaction=rng.random(n).astype(np.float32),
+                  bond=rng.random(n).astype(np.float32), tenure=rng.integers(0, 30, n).astype(np.int32),
+                  value=np.ones(n, np.float32), b2b=rng.random(n) < 0.2, units=np.ones(n, np.float32),
+                  segment=np.zeros(n, np.int8), backlog=np.zeros((n, 0), np.float32), known=np.zeros(n, bool),
+                  referred=np.zeros(n, bool), propensity=rng.gamma(0.7, 1 / 0.7, n).astype(np.float32),
+                  deal_prone=rng.random(n) < 0.4, contract=rng.random(n) < 0.2, won_incentive=rng.random(n) < 0.3,
+                  left=rng.random(n) < 0.05)
     waiting = rng.random(n) < 0.1
     net = small_world(n, 10, 0.1, rng)
     rules = rules_for(wom_positive=0.03, wom_negative=0.02, promoter_threshold=0.8, detractor_threshold=0.4,
                       churn_base=0.005, churn_dissatisfaction=0.1, bond_protection=0.8, satisfaction_protection=0.7,
-                      b2b_churn_factor=0.5)
-    wom, promoters, detractors = word_of_mouth(firm, satisfaction, waiting, F, net, rules)
-    codes = np.where((provider >= 0) & (satisfaction >= rules.promoter_threshold) & ~waiting, firm,
-                     np.where((provider >= 0) & (satisfaction <= rules.detractor_threshold), F + firm,
-                              2 * F)).astype(np.int8)
-    speaks = ~((promoters == 0) & ((detractors == 0) | (rules.wom_negative == 0)))
+                      b2b_churn_factor=0.5, churn_contagion=6.0, wom_protection=0.5, switching_cost=0.2,
+                      contract_length=4, incentive_months=3, incentive_end_churn=2.0, adoption_response=0.4)
+    talk = word_of_mouth(firm, col.satisfaction, waiting, col.left, F, net, rules)
+    codes = r_opinion_codes(firm, col, waiting, F, rules)
+    speaks = ~((talk.promoters == 0) & ((talk.detractors == 0) | (rules.wom_negative == 0)))
     pressure = acquisition_pressure(np.array([3e4, 1e4, 2e4, 5e3]), 0.05, 2.0, n)
-    factor = np.where(b2b, np.float32(0.5), np.float32(1.0)).astype(np.float32)
-    hazard, reach = thresholds(firm, satisfaction, bond, factor, pressure, wom, not growing, rules)
-    state = compiled.State(provider, satisfaction, bond, np.zeros(n, np.int32), np.ones(n, np.float32), b2b,
-                           np.ones(n, np.float32), np.zeros(n, np.int8), np.zeros((n, 0), np.float32),
-                           np.zeros(n, bool), np.zeros(n, bool))
-    deciding = compiled.Deciding(pressure, float(pressure.sum()), np.zeros(0, np.float32), net.indptr, net.indices,
-                                 codes, speaks, False)
+    offer = acquisition_pressure(np.array([1e4, 0.0, 3e4, 5e3]), 0.05, 2.0, n)
+    plan = Plan(np.zeros(F), np.zeros(F), np.full(F, np.inf), pressure, offer)
+    factor = (np.where(col.b2b, np.float32(0.5), np.float32(1.0)) * col.propensity).astype(np.float32)
+    hazard, reach = thresholds(firm, col, factor, plan, talk, not growing, rules)
+    state = compiled.State(col.provider, col.satisfaction, col.bond, col.tenure, col.value, col.b2b, col.units,
+                           col.segment, col.backlog, col.known, col.referred, col.propensity, col.deal_prone,
+                           col.contract, col.won_incentive, col.left)
+    deciding = compiled.Deciding(pressure, float(pressure.sum()), offer, float(offer.sum()), np.zeros(0, np.float32),
+                                 net.indptr, net.indices, codes, speaks, False, True, True, np.zeros(0, np.float32),
+                                 np.float32(0.0))
+    assert (hazard[provider >= 0] > 0).any() and (reach[col.contract & (provider >= 0)] == 0).any()
     below = lambda x: np.nextafter(x, -np.inf)  # noqa: E731
     at_hazard = hazard.astype(np.float64)
     for u, movers_at_least in ((reach, 0), (below(reach), n // 2), (at_hazard, n // 2), (below(at_hazard), n // 2)):

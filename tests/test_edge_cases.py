@@ -29,7 +29,8 @@ def _check(res, n, saturated=True):
         backlog_in = np.concatenate(([0.0], g.backlog_units.to_numpy()[:-1]))
         np.testing.assert_allclose(g.demand_units + backlog_in, g.served_units + g.backlog_units + g.lost_units,
                                    rtol=1e-5, atol=1e-3)
-    summary = res.summary.drop(columns=["firm", "cac", "retention_cost_per_customer_year", "cost_ratio", "clv", "romi"])
+    summary = res.summary.drop(columns=["firm", "cac", "retention_cost_per_customer_year", "cost_ratio", "clv", "romi",
+                                        "churn_incentive", "churn_other", "clv_incentive", "clv_other"])
     assert np.isfinite(summary.to_numpy(dtype=float)).all()
 
 

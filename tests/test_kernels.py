@@ -18,6 +18,30 @@ from conftest import rules_for
 f32 = np.float32
 
 
+def _columns(n, provider):
+    """Customers with satisfaction and bond 0, no traits, tenure 5."""
+    from marktsim.engine.state import Columns
+
+    zeros, flags = np.zeros(n, f32), np.zeros(n, bool)
+    return Columns(provider=provider, satisfaction=zeros, bond=zeros.copy(), tenure=np.full(n, 5, np.int32),
+                   value=np.ones(n, f32), b2b=flags, units=np.ones(n, f32), segment=np.zeros(n, np.int8),
+                   backlog=np.zeros((n, 0), f32), known=flags, referred=flags, propensity=np.ones(n, f32),
+                   deal_prone=flags, contract=flags, won_incentive=flags, left=flags)
+
+
+def _plan(pressure, offer=None):
+    from marktsim.engine.tick import Plan
+
+    f = pressure.shape[0]
+    return Plan(np.zeros(f), np.zeros(f), np.full(f, np.inf), pressure, np.zeros(f) if offer is None else offer)
+
+
+def _talk(wom):
+    from marktsim.engine.word_of_mouth import Talk
+
+    return Talk(wom, np.zeros(wom.shape[0]), np.zeros(wom.shape[0]), r.ZERO, r.ZERO)
+
+
 def _serve(priority, capacity, units, backlog, is_new):
     """One firm with the given priority rule (0 existing_first, 1 fifo, 2 new_first)."""
     units = np.asarray(units, f32)
@@ -80,7 +104,8 @@ def test_retention_allocation_and_bond_update():
     equal = retention_allocation(firm, None, np.array([False, True, False, False]), np.array([40.0, 10.0]),
                                  rules_for(personalisation=0.5))
     np.testing.assert_allclose(equal, [20, 20 * 1.5, 10, 0])
-    b = retain(np.array([0.5], f32), np.array([5.0], f32), rules_for(bond_decay=0.02, bond_gain_max=0.2,
+    b = retain(np.array([0.5], f32), np.array([5.0], f32), np.array([False]), rules_for(bond_decay=0.02,
+                                                                                        bond_gain_max=0.2,
                                                                      retention_scale=5.0))
     np.testing.assert_allclose(b, [0.5 * 0.98 + 0.5 * 0.2 * (1 - math.exp(-1))], rtol=1e-6)
 
@@ -93,13 +118,13 @@ def test_word_of_mouth_counts_promoters_and_detractors_among_contacts():
     firm = np.array([1, 0, 1, 0], np.intp)
     s = np.array([0.5, 0.9, 0.1, 0.5], f32)
     rules = rules_for(wom_positive=0.3, wom_negative=0.1, promoter_threshold=0.8, detractor_threshold=0.4)
-    w, pro, det = word_of_mouth(firm, s, np.zeros(4, bool), 2, net, rules)
+    w, pro, det, _, _ = word_of_mouth(firm, s, np.zeros(4, bool), np.zeros(4, bool), 2, net, rules)
     np.testing.assert_allclose(pro, [1, 0])
     np.testing.assert_allclose(det, [0, 1])
     np.testing.assert_allclose(w[0], [0.3, 0, 0.15, 0], rtol=1e-6)  # contacts of customer 1
     np.testing.assert_allclose(w[1], [0, 0, 0, 0])  # detractors only push below zero: floored
     # a waiting promoter promotes nobody
-    w, pro, _ = word_of_mouth(firm, s, np.array([False, True, False, False]), 2, net, rules)
+    w, pro, _, _, _ = word_of_mouth(firm, s, np.array([False, True, False, False]), np.zeros(4, bool), 2, net, rules)
     assert pro[0] == 0 and w.sum() == 0
 
 
@@ -107,23 +132,32 @@ def test_global_word_of_mouth_is_the_share_of_all_customers():
     firm = np.array([0, 0, 1, 2], np.intp)
     s = np.array([0.9, 0.9, 0.2, 0.0], f32)
     rules = rules_for(wom_positive=0.4, wom_negative=0.0, promoter_threshold=0.8, detractor_threshold=0.4)
-    w, pro, det = word_of_mouth(firm, s, np.zeros(4, bool), 2, None, rules)
+    w, pro, det, _, _ = word_of_mouth(firm, s, np.zeros(4, bool), np.zeros(4, bool), 2, None, rules)
     np.testing.assert_allclose(w[:, 0], [0.4 * 2 / 4, 0.0])
 
 
 def test_hazard_susceptibility_and_pressure_formulas():
     s, b = np.array([0.6], f32), np.array([0.5], f32)
     rules = rules_for(churn_base=0.01, churn_dissatisfaction=0.1, bond_protection=0.8, satisfaction_protection=0.7)
-    h = r.churn_hazard(s, b, np.array([0.5], f32), rules)
+    h = r.churn_hazard(s, b, np.array([0.5], f32), r.ONE, rules)
     np.testing.assert_allclose(h, [(0.01 + 0.1 * 0.16) * 0.6 * 0.5], rtol=1e-6)
-    np.testing.assert_allclose(r.susceptibility(s, b, rules), [0.6 * (1 - 0.42)], rtol=1e-6)
+    np.testing.assert_allclose(r.susceptibility(s, b, r.ZERO, rules), [0.6 * (1 - 0.42)], rtol=1e-6)
+    # the tick's surge (contagion 3 at a leaver share of 0.2, a discount that ends: × (1 + 2))
+    busy = rules_for(churn_base=0.01, churn_dissatisfaction=0.1, bond_protection=0.8, churn_contagion=3.0,
+                     incentive_end_churn=2.0)
+    surge = r.churn_surge(np.float32(0.2), True, busy)
+    np.testing.assert_allclose(r.churn_hazard(s, b, np.array([0.5], f32), surge, busy),
+                               [(0.01 + 0.1 * 0.16) * 0.6 * 0.5 * 1.6 * 3.0], rtol=1e-6)
+    # switching costs and promoters of the own provider shield: σ·(1 − χ)·(1 − ω·o)
+    shield = rules_for(bond_protection=0.8, satisfaction_protection=0.7, switching_cost=0.25, wom_protection=0.5)
+    np.testing.assert_allclose(r.susceptibility(s, b, np.float32(0.4), shield), [0.6 * 0.58 * 0.75 * 0.8], rtol=1e-6)
     np.testing.assert_allclose(acquisition_pressure(np.array([0.0, 2000.0]), 0.05, 2.0, 1000),
                                [0.0, 0.05 * (1 - math.exp(-1))])
 
 
 def test_b2b_customer_churns_less_than_an_identical_b2c_customer():
     s, b = np.full(2, 0.5, f32), np.full(2, 0.3, f32)
-    h = r.churn_hazard(s, b, np.array([1.0, 0.5], f32), rules_for(churn_base=0.005))
+    h = r.churn_hazard(s, b, np.array([1.0, 0.5], f32), r.ONE, rules_for(churn_base=0.005))
     assert h[1] == pytest.approx(0.5 * h[0])
 
 
@@ -136,8 +170,8 @@ def test_switch_moves_only_to_rivals_and_marks_referrals():
     wom[2] = 0.2  # firm 2 is recommended to everybody, firm 1 advertises
     rules = rules_for(churn_base=0.0, churn_dissatisfaction=0.0, bond_protection=0.0, satisfaction_protection=0.0,
                       switch_noise=0.0)
-    moves = switch(rng, provider.astype(np.intp), np.zeros(n, f32), np.zeros(n, f32), np.ones(n, f32),
-                   np.array([0.0, 0.2, 0.0]), wom, True, rules)
+    moves = switch(rng, provider.astype(np.intp), _columns(n, provider), np.ones(n, f32),
+                   _plan(np.array([0.0, 0.2, 0.0])), _talk(wom), True, rules)
     assert np.all(moves.new != moves.old)
     # customers of firm 0 are pulled by P_1 + W_2 = 0.4: referred with probability 1/2
     from0 = moves.old == 0
@@ -183,3 +217,23 @@ def test_count_codes_in_blocks_equals_a_direct_count(monkeypatch):
                 direct[codes[j], i] += 1
     np.testing.assert_array_equal(one_block, direct)
     np.testing.assert_array_equal(blocked, direct)
+
+
+def test_prospects_adopt_and_choose_with_the_adoption_response():
+    """Prospects adopt with π = min(1, ν·Σ P_k + Σ W_k) and choose a firm ∝ ν·P_k + W_k: with
+    ν = 0.5, P = (0.2, 0), W = (0, 0.1), a prospect adopts with 0.2 and half the adopters are
+    referred to firm 1."""
+    rng = np.random.default_rng(4)
+    n = 40_000
+    firm = np.full(n, 2, np.intp)  # everybody is a prospect (index n_firms)
+    wom = np.zeros((2, n), f32)
+    wom[1] = 0.1
+    rules = rules_for(adoption_response=0.5)
+    moves = switch(rng, firm, _columns(n, np.full(n, -1, np.int8)), np.ones(n, f32), _plan(np.array([0.2, 0.0])),
+                   _talk(wom), False, rules)
+    m = moves.who.size
+    assert abs(m - 0.2 * n) < 4 * math.sqrt(n * 0.2 * 0.8)
+    assert not moves.intrinsic.any() and np.all(moves.old == -1)
+    to_one = moves.new == 1
+    assert abs(to_one.sum() - m / 2) < 4 * math.sqrt(m / 4)
+    assert np.array_equal(moves.referred, to_one)

@@ -262,3 +262,128 @@ def test_campaign_adds_acquisition_spend_in_its_window():
     budget = load_config(BASE).firm.budget
     assert np.allclose(f.acquisition_spend[[5, 6, 7]], base + 2 * budget)
     assert np.allclose(f.acquisition_spend[[4, 8]], base)
+
+
+def test_churn_propensity_is_kept_for_life_and_movers_are_the_prone_ones():
+    """Gamma propensities (mean 1, variance 1/k) are drawn once and never change, also for
+    customers who move; since the intrinsic hazard is proportional to z_i, the customers who
+    move are the prone ones: their mean z exceeds 1 by many standard errors."""
+    k = 0.5
+    model = MarketModel(load_config(BASE + ["customers.propensity=gamma", f"customers.propensity_shape={k}"]))
+    z = model.columns.propensity.copy()
+    n = z.shape[0]
+    assert abs(z.mean() - 1) < 4 * np.sqrt(1 / k / n)
+    moved_z = []
+    for _ in range(12):
+        before = model.columns.provider.copy()
+        model.step()
+        moved_z.extend(z[model.columns.provider != before])
+    np.testing.assert_array_equal(model.columns.propensity, z)
+    moved_z = np.array(moved_z)
+    assert moved_z.size > 200  # the precondition: enough movers to compare
+    assert moved_z.mean() - z.mean() > 4 * z.std() / np.sqrt(moved_z.size)
+    assert model.customers[0].propensity == float(z[0])  # the customer view shows it
+
+
+def test_incentives_win_deal_prone_customers_who_bond_less_and_leave_when_the_discount_ends():
+    """Short-term incentives (ι = 0.4): customers are won through the incentive part of the
+    choice only when the firm spends on it; deal-prone customers (r = 1 against r_0 = 0.25) are
+    over-represented among them; they take only half of the bond gain; and in the tick their
+    discount ends (tenure L_i) they leave more often than one tick later (hazard × (1 + η)); with
+    no advertising pull or word of mouth their moves are intrinsic, so the two rates differ by
+    the surge alone."""
+    base = BASE + ["customers.deal_prone_share=0.5", "customers.incentive_end_churn=3", "customers.incentive_months=3",
+                   "horizon=36", "market.n_customers=12000", "market.acquisition_max=0", "customers.wom_positive=0",
+                   "customers.churn_base=0.02"]
+    off = simulate(load_config(base))
+    assert (off.timeseries.won_incentive == 0).all() and (off.timeseries.incentive_spend == 0).all()
+    model = MarketModel(load_config(base + ["strategy.incentive_share=0.4"]))
+    col = model.columns
+    won_flags, ending_left, after_left, ending_n, after_n = [], 0, 0, 0, 0
+    for _ in range(36):
+        prone, was_inc, tenure, provider = col.deal_prone.copy(), col.won_incentive.copy(), col.tenure.copy(), \
+            col.provider.copy()
+        model.step()
+        gone = col.provider != provider
+        cohort = was_inc & prone & (provider == 0)
+        ending_n += (cohort & (tenure == 3)).sum()
+        ending_left += (cohort & (tenure == 3) & gone).sum()
+        after_n += (cohort & (tenure == 4)).sum()
+        after_left += (cohort & (tenure == 4) & gone).sum()
+        fresh = col.won_incentive & (col.tenure == 0)
+        won_flags.extend(col.deal_prone[fresh])
+    won_flags = np.array(won_flags)
+    assert won_flags.size > 100 and ending_n > 100 and after_n > 100  # the preconditions
+    # deal-prone share among incentive wins: 1·0.5/(1·0.5 + 0.25·0.5) = 0.8 against 0.5 in the market
+    assert won_flags.mean() - 0.5 > 4 * np.sqrt(0.25 / won_flags.size)
+    p1, p2 = ending_left / ending_n, after_left / after_n
+    assert p1 - p2 > 4 * np.sqrt(p1 * (1 - p1) / ending_n + p2 * (1 - p2) / after_n)
+    same = (col.provider == 0) & (col.tenure >= 12)
+    assert col.bond[same & ~col.deal_prone].mean() - col.bond[same & col.deal_prone].mean() > 0.05
+
+
+def test_churn_contagion_follows_its_law_tick_by_tick():
+    """Global mixing, identical customers, no pull: every customer's hazard in tick t is
+    h_0·(1 + c·L_{t−1}/N), L the customers who left their provider in tick t − 1, so the
+    leavers of each tick are Binomial(N, that hazard): z-scores over all ticks."""
+    n, h, c = 20_000, 0.02, 8.0
+    cfg = load_config([f"market.n_customers={n}", "horizon=40", "market.n_competitors=1", "market.network=global",
+                       "market.acquisition_max=0", "customers.wom_positive=0", "customers.wom_negative=0",
+                       "customers.churn_dissatisfaction=0", "customers.bond_protection=0", "customers.b2b_share=0",
+                       f"customers.churn_base={h}", f"customers.churn_contagion={c}", "firm.capacity=null"])
+    z = []
+    for rep in range(2):
+        model = MarketModel(cfg, replicate=rep).run()
+        lost = model.records()[:, :, 4].sum(axis=1)  # every leaver left its provider (to the rival)
+        previous = np.concatenate(([0.0], lost[:-1]))
+        hazard = h * (1 + c * previous / n)
+        z.extend((lost - n * hazard) / np.sqrt(n * hazard * (1 - hazard)))
+        assert hazard.max() > 1.05 * h  # the precondition: contagion moves the hazard
+    z = np.array(z)
+    assert abs(z.mean()) * np.sqrt(z.size) < 4 and abs((z**2).mean() - 1) < 4 * np.sqrt(2 / z.size)
+
+
+def test_promoters_of_the_own_provider_and_switching_costs_shield_customers_from_rivals():
+    """Word of mouth that protects (ω) and switching costs (χ) lower susceptibility: fewer
+    customers are poached, by more than four Poisson standard errors of the difference."""
+    base = BASE + ["market.n_customers=4000", "horizon=24", "customers.wom_positive=0.06"]
+    poached = {}
+    for name, extra in (("none", []), ("protect", ["customers.wom_protection=0.8"]),
+                        ("switching", ["customers.switching_cost=0.5"])):
+        ts = simulate(load_config(base + extra), replicates=2).timeseries
+        poached[name] = ts.lost_poached.sum()
+    for name in ("protect", "switching"):
+        assert poached["none"] - poached[name] > 4 * np.sqrt(poached["none"] + poached[name]), (name, poached)
+
+
+def test_contract_customers_move_only_in_the_last_tick_of_a_term():
+    cfg = load_config(BASE + ["customers.contract_share_b2b=1", "customers.contract_share_b2c=0.5",
+                              "customers.contract_length=6", "horizon=30"])
+    model = MarketModel(cfg)
+    col = model.columns
+    assert col.contract.any() and not col.contract.all()
+    moved_contract = moved_free = 0
+    for _ in range(30):
+        tenure, provider, contract = col.tenure.copy(), col.provider.copy(), col.contract.copy()
+        model.step()
+        moved = col.provider != provider
+        assert np.all((tenure[moved & contract] + 1) % 6 == 0)
+        moved_contract += (moved & contract).sum()
+        moved_free += (moved & ~contract).sum()
+    assert moved_contract > 20 and moved_free > 20  # the precondition: both kinds move
+
+
+def test_rivals_on_equal_terms_and_capacity_that_follows_demand():
+    """competitors=equal_terms gives the rivals the focal firm's finite, costed capacity; the
+    follow policy keeps a growing market served (service level ≥ 0.99 from tick 3, when the
+    first order, placed after tick 1 with a lead time of 1, has arrived) where fixed capacity
+    does not (the precondition)."""
+    equal = simulate(load_config(BASE + ["competitors=equal_terms"])).timeseries
+    rivals = equal[equal.firm != "focal"]
+    assert rivals.capacity.notna().all() and (rivals.capacity_cost > 0).all()
+    growing = ["market=growing", "market.n_customers=3000", "horizon=48", "competitors=equal_terms"]
+    fixed = simulate(load_config(growing)).timeseries
+    follow = simulate(load_config(growing + ["firm.capacity_policy=follow", "firm.follow_headroom=0.3",
+                                             "firm.expand_lead_time=1"])).timeseries
+    assert fixed.service_level.min() < 0.9
+    assert follow[follow.tick >= 3].service_level.min() >= 0.99 and (follow.capex > 0).any()

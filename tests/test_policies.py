@@ -71,7 +71,7 @@ def test_adaptive_sums_profit_over_the_whole_window():
 
 def _capacity(**kw) -> CapacityPolicy:
     params = {"capacity_policy": "expand", "expand_threshold": 0.95, "expand_patience": 3, "expand_step": 0.2,
-              "expand_lead_time": 2, "capex_per_unit": 200.0, **kw}
+              "expand_lead_time": 2, "capex_per_unit": 200.0, "follow_headroom": 0.1, **kw}
     return capacity_policy(params)
 
 
@@ -95,3 +95,13 @@ def test_fixed_capacity_and_unlimited_capacity_never_order():
     unlimited = _capacity(expand_patience=1)
     assert unlimited.review(1, math.inf, 2.0) == 0.0
     assert unlimited.review(2, 100.0, 2.0) > 0
+
+
+def test_follow_orders_what_demand_needs_counting_orders_on_the_way():
+    policy = _capacity(capacity_policy="follow", follow_headroom=0.25, expand_lead_time=2)
+    assert policy.review(1, 1000.0, 0.5, due=700.0) == 0.0  # 1.25·700 = 875 ≤ 1000: nothing
+    assert policy.review(2, 1000.0, 1.0, due=1000.0) == pytest.approx(200.0 * 250.0)  # orders 1250 − 1000
+    assert policy.review(3, 1000.0, 1.0, due=1000.0) == 0.0  # the 250 on the way count
+    assert policy.review(4, 1000.0, 1.0, due=1200.0) == pytest.approx(200.0 * 250.0)  # 1500 − 1000 − 250
+    assert [policy.arrivals(t) for t in (4, 5, 6, 7)] == [0.0, pytest.approx(250.0), 0.0, pytest.approx(250.0)]
+    assert _capacity(capacity_policy="follow").review(1, math.inf, 1.0, due=1e9) == 0.0

@@ -34,11 +34,13 @@ def _bass_curve(p, q, horizon, n):
     return np.array(mean), np.array(variance)
 
 
-@pytest.mark.parametrize("p, q", [(0.03 / 12, 0.38 / 12), (0.01, 0.1), (0.02, 0.0)])
-def test_bass_transition_law_is_exact(p, q):
-    """Adopters at tick t ~ Binomial(prospects, p + q·F_t): the Bass hazard, tick by tick."""
+@pytest.mark.parametrize("p, q, nu", [(0.03 / 12, 0.38 / 12, 1.0), (0.01, 0.1, 1.0), (0.02, 0.0, 1.0),
+                                      (0.01, 0.1, 0.25)])
+def test_bass_transition_law_is_exact(p, q, nu):
+    """Adopters at tick t ~ Binomial(prospects, p + q·F_t): the Bass hazard, tick by tick; with an
+    adoption response ν < 1 the same law holds with p = ν·P_0 (the budget gives P_0 = p/ν)."""
     n, horizon, reps = 5000, 60, 4
-    res = simulate(bass_config(n, p, q, horizon), replicates=reps)
+    res = simulate(bass_config(n, p, q, horizon, adoption_response=nu), replicates=reps)
     ts = res.timeseries.sort_values(["replicate", "tick"])
     z = []
     for _, g in ts.groupby("replicate"):
@@ -160,3 +162,53 @@ def test_unlimited_capacity_equals_capacity_above_total_demand():
     cols = [c for c in a.columns if c not in ("capacity", "utilisation")]
     pd.testing.assert_frame_equal(a[cols], b[cols])
     assert (b[b.firm == "focal"].capacity == 1e12).all() and a[a.firm == "focal"].capacity.isna().all()
+
+
+@pytest.mark.parametrize("alpha, beta", [(0.704, 1.182), (2.0, 5.0), (0.5, 0.5)])
+def test_beta_propensity_reduces_to_the_shifted_beta_geometric(alpha, beta):
+    """θ_i ~ Beta(α, β) per year and nothing else moving the hazard: the share of the cohort
+    surviving t years is B(α, β + t)/B(α, β) (Fader & Hardie 2007). Each customer survives t
+    periods with that probability, independently, so survivors ~ Binomial(N, S(t)) exactly."""
+    from marktsim.analysis.reductions import sbg_config, sbg_survival
+
+    n, periods, reps = 20_000, 8, 2
+    res = simulate(sbg_config(n, alpha, beta, periods), replicates=reps)
+    expected = sbg_survival(alpha, beta, periods)[1:]
+    for _, g in res.timeseries.groupby("replicate"):
+        survivors = g.sort_values("tick").customers.to_numpy()[11::12]  # after 1, 2, … years
+        assert survivors.shape == (periods,)
+        sd = np.sqrt(n * expected * (1 - expected))
+        assert np.all(np.abs(survivors - n * expected) < Z * sd), (survivors, n * expected)
+        assert (g.lost == g.lost_intrinsic).all() and g.won.sum() == 0  # the precondition: a closed cohort
+
+
+def test_gamma_propensity_survival_is_the_gamma_mixture_of_geometric_lifetimes():
+    """z_i ~ Gamma(k, 1/k), a constant base hazard h per tick: the share surviving t ticks is
+    E[(1 − min(1, h·z))^t] over the gamma (computed by quadrature); survivors are Binomial."""
+    from scipy import integrate, stats
+
+    from marktsim.analysis.reductions import cohort_overrides
+
+    n, horizon, h, k = 20_000, 48, 0.03, 0.5
+    cfg = load_config(cohort_overrides(n, horizon, "gamma", propensity_shape=k, churn_base=h,
+                                       churn_dissatisfaction=0, bond_protection=0, b2b_share=0))
+    res = simulate(cfg, replicates=2)
+    gamma = stats.gamma(k, scale=1 / k)
+    for t in (6, 12, 24, 48):
+        s = integrate.quad(lambda z: (1 - min(1.0, h * z)) ** t * gamma.pdf(z), 0, np.inf, limit=200)[0]
+        geometric = (1 - h) ** t  # the same mean hazard without heterogeneity
+        assert s > geometric + (0.05 if t == 48 else 0.0)  # the precondition: heterogeneity matters
+        for _, g in res.timeseries.groupby("replicate"):
+            survivors = g[g.tick == t].customers.iloc[0]
+            assert abs(survivors - n * s) < Z * np.sqrt(n * s * (1 - s))
+
+
+def test_base_hazard_of_beta_propensities_is_the_mean_per_tick_hazard():
+    from marktsim.engine.rules import base_hazard, per_tick_hazard
+
+    c = {"propensity": "beta", "propensity_alpha": 0.704, "propensity_beta": 1.182, "period_ticks": 12,
+         "churn_base": 0.005}
+    theta = np.random.default_rng(0).beta(0.704, 1.182, 2_000_000)
+    draws = per_tick_hazard(theta, 12)
+    assert abs(draws.mean() - base_hazard(c)) < Z * draws.std() / np.sqrt(theta.size)
+    assert base_hazard({**c, "propensity": "gamma"}) == 0.005 and base_hazard({**c, "propensity": "none"}) == 0.005

@@ -26,6 +26,7 @@ _LAZY = {
     "MarketModel": "marktsim.model",
     "Firm": "marktsim.agents",
     "Customer": "marktsim.agents",
+    "calibrate": "marktsim.calibration",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -36,25 +36,30 @@ class Firm(mesa.Agent):
         self.capacity_rules = capacity_policy(params)
         self.acquisition_spend = 0.0
         self.retention_spend = 0.0
+        self.incentive_spend = 0.0
+        self.incentive_share = float(params["incentive_share"])
         self.retention_share = self.strategy.rho
         self.utilisation = math.nan
 
     def plan(self, tick: int) -> None:
-        """§2.1 Set this tick's acquisition and retention spend from the strategy policy."""
+        """§7.1 Set this tick's acquisition, retention and incentive spend from the strategy
+        policy: R = ρ·B, I = ι·B, A = (1 − ρ − ι)·B (ρ at most 1 − ι)."""
         self.capacity += self.capacity_rules.arrivals(tick)
-        rho = self.strategy.retention_share(self.utilisation)
+        rho = min(self.strategy.retention_share(self.utilisation), 1.0 - self.incentive_share)
         self.retention_share = rho
-        self.acquisition_spend = (1.0 - rho) * self.budget
+        self.acquisition_spend = (1.0 - rho - self.incentive_share) * self.budget
         self.retention_spend = rho * self.budget
+        self.incentive_spend = self.incentive_share * self.budget
         start = self.params["campaign_start"]
         if start is not None and start <= tick < start + int(self.params["campaign_length"]):
             self.acquisition_spend += float(self.params["campaign_boost"]) * self.budget
 
-    def close_books(self, tick: int, profit: float, utilisation: float) -> float:
-        """§2.8 Remember this tick's utilisation, let the capacity policy order capacity,
-        and let the strategy policy learn from the profit net of that capex; return the capex."""
+    def close_books(self, tick: int, profit: float, utilisation: float, due: float) -> float:
+        """§7.8 Remember this tick's utilisation, let the capacity policy order capacity (`due`:
+        units demanded plus backlog this tick), and let the strategy policy learn from the
+        profit net of that capex; return the capex."""
         self.utilisation = utilisation
-        capex = self.capacity_rules.review(tick, self.capacity, utilisation)
+        capex = self.capacity_rules.review(tick, self.capacity, utilisation, due)
         self.strategy.observe(profit - capex)
         return capex
 
@@ -94,6 +99,7 @@ class Customer(mesa.Agent):
     value = _Column("value", float)
     known = _Column("known", bool)
     referred = _Column("referred", bool)
+    propensity = _Column("propensity", float)  # latent churn propensity z_i (docs/model.md §5)
 
     def __init__(self, model: MarketModel, index: int):
         super().__init__(model)

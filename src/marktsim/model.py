@@ -25,7 +25,7 @@ from marktsim.config import (  # noqa: F401  (re-exported)
     validate,
 )
 from marktsim.engine import initial_columns, small_world
-from marktsim.engine.account import METRICS, FirmBooks, M, account, book_capex, per_firm
+from marktsim.engine.account import METRICS, Book, FirmBooks, M, account, book_capex, per_firm
 from marktsim.engine.rules import rules_from
 from marktsim.engine.serve import PRIORITIES
 from marktsim.engine.switch import acquisition_pressure
@@ -139,12 +139,14 @@ class MarketModel(mesa.Model):
         network = (build(self.n, int(m.network_degree), float(m.network_rewiring), self.generator)
                    if m.network == "small_world" else None)
         col = self.columns
-        self.market = Market(self.n, self.n_firms, self.saturated, network, rules_from(self.c), terms,
+        self.market = Market(self.n, self.n_firms, self.saturated, network,
+                             rules_from(self.c, float(m.adoption_response)), terms,
                              (col.segment * 2 + col.b2b).astype(np.int8))
         self.kernels: Engine = (compiled.CompiledEngine(self.market, self.revenue_potential) if compiled is not None
-                                else NumpyEngine(self.market, self.revenue_potential, col.b2b))
+                                else NumpyEngine(self.market, self.revenue_potential, col.b2b, col.propensity))
         self.monthly_discount = (1.0 + float(m.annual_discount_rate)) ** (1.0 / 12.0) - 1.0
         self.acquisition_max, self.acquisition_scale = float(m.acquisition_max), float(m.acquisition_scale)
+        self.incentive_max, self.incentive_scale = float(m.incentive_max), float(m.incentive_scale)
         self.initial_customers = per_firm(self._firm_index(), self.n_firms)
         self._records: list[np.ndarray] = []
         self._segments: list[np.ndarray] = []
@@ -198,20 +200,23 @@ class MarketModel(mesa.Model):
         for f in self.firm_list:
             f.plan(t)
         acquisition = np.array([f.acquisition_spend for f in self.firm_list])
+        incentive = np.array([f.incentive_spend for f in self.firm_list])
         plan = Plan(acquisition=acquisition, retention=np.array([f.retention_spend for f in self.firm_list]),
                     capacity=np.array([f.capacity for f in self.firm_list]),
-                    pressure=acquisition_pressure(acquisition, self.acquisition_max, self.acquisition_scale, self.n))
+                    pressure=acquisition_pressure(acquisition, self.acquisition_max, self.acquisition_scale, self.n),
+                    offer=acquisition_pressure(incentive, self.incentive_max, self.incentive_scale, self.n))
         # 2.–6. and 9.: the customers (numpy kernels, or the compiled passes: the same numbers)
         result = self.kernels.tick(self.columns, plan, self.generator)
 
         # 7. account
-        firms = FirmBooks(self.margin, self.onboarding_cost, self.capacity_cost, plan.acquisition, plan.retention,
-                          np.array([f.retention_share for f in self.firm_list]), plan.capacity)
+        firms = FirmBooks(self.margin, self.onboarding_cost, self.capacity_cost, plan.acquisition, incentive,
+                          plan.retention, np.array([f.retention_share for f in self.firm_list]), plan.capacity)
         row = account(t, result.books, firms, self.n, self.monthly_discount)
 
         # 8. capacity (and the strategy policies learn from the closed books)
+        due = result.books[Book.DEMAND] + result.books[Book.BACKLOG_IN]
         for j, f in enumerate(self.firm_list):
-            capex = f.close_books(t, row[j, M["profit"]], row[j, M["utilisation"]])
+            capex = f.close_books(t, row[j, M["profit"]], row[j, M["utilisation"]], float(due[j]))
             if capex:
                 book_capex(row, j, capex, t, self.monthly_discount)
         self._records.append(row)

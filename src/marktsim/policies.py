@@ -77,16 +77,23 @@ def strategy_policy(params: dict) -> FixedSplit:
 @dataclass
 class CapacityPolicy:
     """`fixed` keeps capacity; `expand` orders Δ·C after L consecutive ticks of utilisation
-    above u_high (one order at a time), which arrives after the lead time and costs capex."""
+    above u_high (one order at a time); `follow` orders, every tick, whatever capacity (with
+    its ordered but not yet arrived units) falls short of (1 + headroom) × the units due this
+    tick. Orders arrive after the lead time and cost capex when placed."""
 
-    expand: bool
+    kind: str  # fixed | expand | follow
     threshold: float
     patience: int
     step: float
     lead_time: int
     capex_per_unit: float
+    headroom: float = 0.1
     _streak: int = 0
     _orders: list[tuple[int, float]] = field(default_factory=list)
+
+    @property
+    def expand(self) -> bool:
+        return self.kind == "expand"
 
     def arrivals(self, tick: int) -> float:
         """Capacity that arrives at the start of `tick`."""
@@ -94,10 +101,17 @@ class CapacityPolicy:
         self._orders = [(at, size) for at, size in self._orders if at > tick]
         return due
 
-    def review(self, tick: int, capacity: float, utilisation: float) -> float:
-        """§2.8 Review after the books are closed; return the capex of any order placed."""
-        if not self.expand or not math.isfinite(capacity):
+    def review(self, tick: int, capacity: float, utilisation: float, due: float = 0.0) -> float:
+        """§7.8 Review after the books are closed (`due`: units demanded plus backlog this tick);
+        return the capex of any order placed."""
+        if self.kind == "fixed" or not math.isfinite(capacity):
             return 0.0
+        if self.kind == "follow":
+            short = (1.0 + self.headroom) * due - capacity - sum(size for _, size in self._orders)
+            if short <= 0:
+                return 0.0
+            self._orders.append((tick + 1 + self.lead_time, short))
+            return self.capex_per_unit * short
         self._streak = self._streak + 1 if utilisation > self.threshold else 0
         if self._streak < self.patience or self._orders:
             return 0.0
@@ -110,10 +124,11 @@ class CapacityPolicy:
 def capacity_policy(params: dict) -> CapacityPolicy:
     """Build a firm's capacity policy from its firm keys."""
     return CapacityPolicy(
-        expand=params["capacity_policy"] == "expand",
+        kind=str(params["capacity_policy"]),
         threshold=float(params["expand_threshold"]),
         patience=int(params["expand_patience"]),
         step=float(params["expand_step"]),
         lead_time=int(params["expand_lead_time"]),
         capex_per_unit=float(params["capex_per_unit"]),
+        headroom=float(params["follow_headroom"]),
     )

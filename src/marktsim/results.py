@@ -17,6 +17,7 @@ SUMMARY_COLUMNS = (
     "revenue", "gross_margin", "profit", "npv", "final_customers", "final_share",
     "churn_mean", "churn_annual", "won", "won_by_wom", "lost", "acquisition_spend",
     "retention_spend", "cac", "retention_cost_per_customer_year", "cost_ratio", "clv", "romi",
+    "incentive_spend", "won_incentive", "churn_incentive", "churn_other", "clv_incentive", "clv_other",
 )
 
 
@@ -41,7 +42,8 @@ class Results:
 
 
 COUNT_METRICS = frozenset(("customers", "won", "won_by_wom", "lost", "lost_intrinsic", "lost_poached",
-                           "promoters", "detractors", "customers_new", "lost_new"))  # stored as integers
+                           "promoters", "detractors", "customers_new", "lost_new", "won_incentive",
+                           "customers_incentive", "lost_incentive"))  # stored as integers
 
 
 def timeseries_table(records: np.ndarray, replicate: int, firms: Sequence[str]) -> pd.DataFrame:
@@ -89,7 +91,11 @@ def summary_table(
     quotient (seed 001's "five times"); clv = m·r/(1 + d − r) (Gupta–Lehmann) with m the
     observed gross margin net of retention spend per customer-month, r = 1 − mean monthly
     churn and d the monthly discount rate; romi = (gross margin − marketing spend) /
-    marketing spend.
+    marketing spend, marketing spend = acquisition + retention + incentives. For customers won
+    with an incentive and the others: churn_incentive, churn_other (pooled monthly churn: lost /
+    customers at the start of the tick, over all ticks) and clv_incentive, clv_other (the clv
+    formula with each group's gross margin per customer-month, less the retention spend per
+    customer-month of all, and the group's churn as 1 − r).
     """
     col = lambda name: records[:, :, M[name]]  # noqa: E731
     ticks = records.shape[0]
@@ -97,7 +103,7 @@ def summary_table(
     total = lambda name: col(name).sum(axis=0)  # noqa: E731
     kept_years = (start - col("lost")).sum(axis=0) / 12.0
     churn_mean = col("churn_rate").mean(axis=0) if ticks else np.zeros(len(firms))
-    marketing = total("acquisition_spend") + total("retention_spend")
+    marketing = total("acquisition_spend") + total("retention_spend") + total("incentive_spend")
     customer_months = start.sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         cac = np.where(total("won") > 0, total("acquisition_spend") / total("won"), np.nan)
@@ -109,6 +115,19 @@ def summary_table(
         r = 1.0 - churn_mean
         clv = margin_per_month * r / (1.0 + monthly_discount - r)
         romi = np.where(marketing > 0, (total("gross_margin") - marketing) / marketing, np.nan)
+        # customers won with an incentive against the others
+        start_inc = (np.vstack([np.zeros((1, len(firms))), col("customers_incentive")[:-1]]) if ticks
+                     else np.zeros((0, len(firms))))
+        months_inc, months_other = start_inc.sum(axis=0), customer_months - start_inc.sum(axis=0)
+        lost_inc = total("lost_incentive")
+        churn_inc = np.where(months_inc > 0, lost_inc / months_inc, np.nan)
+        churn_other = np.where(months_other > 0, (total("lost") - lost_inc) / months_other, np.nan)
+        margin_rate = np.where(total("revenue") > 0, total("gross_margin") / total("revenue"), np.nan)
+        retention_per_month = np.where(customer_months > 0, total("retention_spend") / customer_months, np.nan)
+        m_inc = margin_rate * total("revenue_incentive") / months_inc - retention_per_month
+        m_other = margin_rate * (total("revenue") - total("revenue_incentive")) / months_other - retention_per_month
+        clv_inc = m_inc * (1 - churn_inc) / (monthly_discount + churn_inc)
+        clv_other = m_other * (1 - churn_other) / (monthly_discount + churn_other)
     final = records[-1] if ticks else np.zeros((len(firms), len(METRICS)))
     data = {
         "revenue": total("revenue"),
@@ -129,6 +148,12 @@ def summary_table(
         "cost_ratio": cost_ratio,
         "clv": clv,
         "romi": romi,
+        "incentive_spend": total("incentive_spend"),
+        "won_incentive": total("won_incentive").round().astype(np.int64),
+        "churn_incentive": churn_inc,
+        "churn_other": churn_other,
+        "clv_incentive": clv_inc,
+        "clv_other": clv_other,
     }
     frame = pd.DataFrame(data)
     frame.insert(0, "firm", pd.Categorical(list(firms), categories=list(firms)))

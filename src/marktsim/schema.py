@@ -82,6 +82,12 @@ class Market:
     acquisition_max: float = key(0.05, "maximal acquisition pressure of one firm", "1/tick", "a_max", 0, 1)
     acquisition_scale: float = key(2.0, "acquisition spend per market customer that reaches 63 % of a_max",
                                    "currency/(customer·tick)", "a_scale", 1e-9, INF)
+    adoption_response: float = key(1.0, "share of the firms' acquisition pressure that makes a prospect adopt the "
+                                   "category (1: as much as it makes a customer switch)", "1", "ν", 0, 1)
+    incentive_max: float = key(0.05, "maximal incentive pressure of one firm (short-term price incentives)", "1/tick",
+                               "i_max", 0, 1)
+    incentive_scale: float = key(2.0, "incentive spend per market customer that reaches 63 % of i_max",
+                                 "currency/(customer·tick)", "i_scale", 1e-9, INF)
     annual_discount_rate: float = key(0.10, "annual discount rate (monthly rate (1+d)^(1/12)-1)", "1/year", "d", 0, 10)
 
 
@@ -121,6 +127,37 @@ class Customers:
     detractor_threshold: float = key(0.4, "satisfaction up to which a customer detracts", "1", "θ_det", 0, 1)
     referral_bonus: float = key(0.1, "extra starting bond of a customer won by word of mouth", "1", "Δ_ref", 0, 1)
     initial_tenure_mean: float = key(36.0, "mean tenure of initial customers (geometric)", "ticks", "", 0, 10_000)
+    propensity: str = key("none", "latent churn propensity z_i of each customer, drawn once and kept when it moves: "
+                          "none (z = 1), gamma (mean 1), beta (a per-period leaving probability θ_i)", symbol="z_i",
+                          choices=("none", "gamma", "beta"))
+    propensity_shape: float = key(1.0, "gamma propensity: shape k (variance 1/k; mean 1)", "1", "k", 1e-3, 1000)
+    propensity_alpha: float = key(1.0, "beta propensity: α of θ_i ~ Beta(α, β), the probability of leaving per period",
+                                  "1", "α", 1e-3, 1000)
+    propensity_beta: float = key(1.0, "beta propensity: β of θ_i ~ Beta(α, β)", "1", "β", 1e-3, 1000)
+    period_ticks: int = key(12, "beta propensity: ticks per period of θ_i (12: θ_i is an annual probability)", "ticks",
+                            "P", 1, 1200)
+    churn_contagion: float = key(0.0, "rise of the churn hazard per share of contacts who left their provider in the "
+                                 "previous tick: h·(1 + c·share) (0 = off)", "1", "c", 0, 100)
+    wom_protection: float = key(0.0, "how much contacts who promote a customer's own provider lower its "
+                                "susceptibility: σ·(1 − ω·share of them) (0 = off)", "1", "ω", 0, 1)
+    switching_cost: float = key(0.0, "share of the rivals' pull a customer resists because switching costs: "
+                                "σ·(1 − χ) (0 = off)", "1", "χ", 0, 1)
+    contract_share_b2b: float = key(0.0, "share of B2B customers on contracts, who can leave only at renewal",
+                                    "share", "", 0, 1)
+    contract_share_b2c: float = key(0.0, "share of B2C customers on contracts, who can leave only at renewal",
+                                    "share", "", 0, 1)
+    contract_length: int = key(12, "term of a contract: a contract customer can leave in every contract_length-th "
+                               "tick of its tenure", "ticks", "L_c", 1, 1200)
+    deal_prone_share: float = key(0.0, "share of deal-prone customers (respond fully to incentives, bond less, leave "
+                                  "more when a discount ends)", "share", "", 0, 1)
+    incentive_response: float = key(0.25, "how strongly a customer who is not deal-prone responds to incentive "
+                                    "pressure (deal-prone: 1)", "1", "r_0", 0, 1)
+    incentive_months: int = key(3, "ticks a customer won with an incentive pays the discounted price", "ticks",
+                                "L_i", 1, 120)
+    incentive_end_churn: float = key(1.0, "rise of a deal-prone customer's churn hazard in the tick its discount ends: "
+                                     "h·(1 + η)", "1", "η", 0, 100)
+    deal_prone_bonding: float = key(0.5, "share of the bond gain from retention spend a deal-prone customer does not "
+                                    "take", "share", "", 0, 1)
 
 
 # --------------------------------------------------------------------------- firms
@@ -145,7 +182,10 @@ class FirmTerms:
     abc_weights: List[float] = key([3.0, 1.5, 1.0], "retention weights of A, B and C customers under abc targeting",
                                    "1", "w_A:w_B:w_C", kind="floats3")
     crm: bool = key(True, "database marketing: profile customers after t_known ticks and personalise retention")
-    capacity_policy: str = key("fixed", "capacity policy", choices=("fixed", "expand"))
+    capacity_policy: str = key("fixed", "capacity policy: fixed, expand (order after sustained overload) or follow "
+                               "(order what demand needs, with headroom)", choices=("fixed", "expand", "follow"))
+    follow_headroom: float = key(0.1, "follow: capacity ordered above the last tick's units due", "share of demand",
+                                 "", 0, 10)
     expand_threshold: float = key(0.95, "utilisation above which an expanding firm counts a tick as overloaded", "1",
                                   "u_high", 0, 10)
     expand_patience: int = key(3, "consecutive overloaded ticks before capacity is ordered", "ticks", "L", 1, 1000)
@@ -160,6 +200,8 @@ class StrategyTerms:
 
     retention_share: float = key(0.5, "share of the marketing budget spent on retention (the strategy)",
                                  "share of budget", "ρ_j", 0, 1)
+    incentive_share: float = key(0.0, "share of the marketing budget spent on short-term price incentives (discounts "
+                                 "for new customers); acquisition gets 1 − ρ − ι", "share of budget", "ι_j", 0, 1)
     policy: str = key("fixed", "strategy policy", choices=("fixed", "capacity_aware", "adaptive"))
     capacity_threshold: float = key(0.95, "capacity_aware: utilisation above which acquisition budget moves into "
                                     "retention", "1", "u_cap", 0, 10)

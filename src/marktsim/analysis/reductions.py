@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from omegaconf import DictConfig
 
 from marktsim.config import expected_initial_revenue, load_config
@@ -15,15 +16,18 @@ def budget_for_pressure(p: float, a_max: float, a_scale: float, n: int) -> float
     return -a_scale * n * math.log(1.0 - p / a_max)
 
 
-def bass_config(n: int, p: float, q: float, horizon: int, a_max: float = 0.05, a_scale: float = 2.0) -> DictConfig:
-    """Unsaturated, one firm, no churn, global mixing, s ≡ 1, constant A: Bass with p = P_0, q = q_wom."""
+def bass_config(n: int, p: float, q: float, horizon: int, a_max: float = 0.05, a_scale: float = 2.0,
+                adoption_response: float = 1.0) -> DictConfig:
+    """Unsaturated, one firm, no churn, global mixing, s ≡ 1, constant A: Bass with p = ν·P_0,
+    q = q_wom (the budget is set so that ν·P_0 = p)."""
     return load_config([
         "market=growing", "market.n_competitors=0", "market.adopted_share=0", "market.network=global",
         "customers.churn_base=0", "customers.churn_dissatisfaction=0", "customers.alpha_new=0",
         "customers.alpha_est=0", "customers.satisfaction_init=1", "customers.wom_negative=0",
         f"customers.wom_positive={q}", "strategy.retention_share=0", "firm.capacity=null",
         f"market.n_customers={n}", f"horizon={horizon}", f"market.acquisition_max={a_max}",
-        f"market.acquisition_scale={a_scale}", f"firm.budget={budget_for_pressure(p, a_max, a_scale, n)}",
+        f"market.acquisition_scale={a_scale}", f"market.adoption_response={adoption_response}",
+        f"firm.budget={budget_for_pressure(p / adoption_response, a_max, a_scale, n)}",
     ])
 
 
@@ -55,6 +59,37 @@ def lifetime_config(n: int, hazard: float, horizon: int, annual_discount: float 
         f"firm.margin={margin}", f"market.annual_discount_rate={annual_discount}", f"market.n_customers={n}",
         f"horizon={horizon}",
     ])
+
+
+def cohort_overrides(n: int, horizon: int, propensity: str = "none", **customers: object) -> list[str]:
+    """A single cohort: one firm, an unsaturated market (leavers become prospects), every
+    customer adopted at tick 0 with tenure 0, nobody won afterwards (no acquisition, no word
+    of mouth). With the default behaviour otherwise (satisfaction, bond and their effects on
+    churn stay on); ``customers`` sets further customer keys (e.g. churn_dissatisfaction=0)."""
+    return [
+        "market=growing", "market.adopted_share=1", "market.n_competitors=0", "firm.budget=0",
+        "firm.capacity=null", "market.acquisition_max=0", "customers.wom_positive=0",
+        "customers.initial_tenure_mean=0", f"customers.propensity={propensity}", f"market.n_customers={n}",
+        f"horizon={horizon}", *(f"customers.{key}={value}" for key, value in customers.items()),
+    ]
+
+
+def sbg_config(n: int, alpha: float, beta: float, periods: int, period_ticks: int = 12) -> DictConfig:
+    """The cohort of `cohort_overrides` reduced to the shifted-beta-geometric model (Fader &
+    Hardie 2007): θ_i ~ Beta(α, β) per period, nothing else moves the hazard (no
+    dissatisfaction or bond effect, no B2B factor). The share surviving t periods is
+    B(α, β + t)/B(α, β)."""
+    return load_config(cohort_overrides(
+        n, periods * period_ticks, "beta", propensity_alpha=alpha, propensity_beta=beta, period_ticks=period_ticks,
+        churn_dissatisfaction=0, bond_protection=0, b2b_share=0))
+
+
+def sbg_survival(alpha: float, beta: float, periods: int) -> np.ndarray:
+    """Shifted-beta-geometric survival S(t) = B(α, β + t)/B(α, β), t = 0 … periods."""
+    from scipy.special import betaln
+
+    t = np.arange(periods + 1)
+    return np.exp(betaln(alpha, beta + t) - betaln(alpha, beta))
 
 
 def split_config(n: int, horizon: int, budget: float, rho: float = 0.5, **kw) -> DictConfig:

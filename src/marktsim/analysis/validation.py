@@ -664,6 +664,21 @@ restart at s_0 and b_0 with their new provider (or become prospects, −1).
     report.figure(fig, "face_validity.png", "Satisfaction, bond and provider of five customers through an overload episode.")
 
 
+# ----------------------------------------------------------------------------- published data
+
+def published_data(report: Report, size: Size) -> None:
+    """Calibration to published retention curves and an adoption series, and the recovery study."""
+    from marktsim.analysis import published
+
+    scale = (published.Size() if size.n >= 10_000 else
+             published.Size(simulated=3_000, trials=8, refine=12, bands=20))
+    fits = published.retention_curves(scale)
+    ac = published.adoption(scale)
+    (report.out / "figures").mkdir(parents=True, exist_ok=True)
+    published.figure_retention(fits, report.out / "figures" / "retention_curves.png")
+    report.add("### Calibration to published data\n\n" + published.markdown(fits, ac, published.recovery()))
+
+
 # ----------------------------------------------------------------------------- assembly
 
 def run(size_name: str = "full", out: Path | str = "docs") -> Path:
@@ -681,6 +696,7 @@ def run(size_name: str = "full", out: Path | str = "docs") -> Path:
     reichheld_sasser(report, size)
     leaky_bucket(report, size)
     marginal_costs(report, size)
+    published_data(report, size)
     report.add("## 3. The source texts' claims")
     report.add(CLAIMS)
     lone_firm_region(report, size)

@@ -13,23 +13,33 @@ from marktsim.model import MarketModel
 CHARTS = ("share", "revenue", "profit", "churn_rate", "backlog_units", "satisfaction_mean")
 
 
-def overrides_for(scenario: str, market: str, strategy: str, retention_share: float, budget_share: float,
-                  capacity_factor: float, priority: str, communicate_delays: bool, crm: bool, targeting: str,
-                  wom_positive: float, rivals: str, n_customers: int, seed: int) -> list[str]:
-    """Hydra overrides for the controls; a scenario's own overrides come last and win."""
+# each control (a keyword of DashboardModel) and the config key it sets; the groups come first
+GROUPS = {"market": "market", "strategy": "strategy", "rivals": "competitors"}
+KEYS = {
+    "budget_share": "firm.budget_share", "capacity_factor": "firm.capacity_factor", "priority": "firm.priority",
+    "communicate_delays": "firm.communicate_delays", "crm": "firm.crm", "targeting": "firm.targeting",
+    "incentive_share": "strategy.incentive_share", "wom_positive": "customers.wom_positive",
+    "deal_prone_share": "customers.deal_prone_share", "churn_contagion": "customers.churn_contagion",
+    "wom_protection": "customers.wom_protection", "switching_cost": "customers.switching_cost",
+    "contract_share_b2b": "customers.contract_share_b2b", "n_customers": "market.n_customers", "seed": "seed",
+}
+
+
+def _value(value: object) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def overrides_for(scenario: str, controls: dict) -> list[str]:
+    """Hydra overrides for the controls (keywords of DashboardModel); a scenario's own overrides
+    come last and win."""
     if scenario not in SCENARIOS:
         raise ValueError(f"scenario = {scenario!r}: allowed: {', '.join(SCENARIOS)}")
-    controls = [
-        f"market={market}", f"strategy={strategy}", f"competitors={rivals}",
-        f"firm.budget_share={budget_share}", f"firm.capacity_factor={capacity_factor}",
-        f"firm.priority={priority}", f"firm.communicate_delays={str(bool(communicate_delays)).lower()}",
-        f"firm.crm={str(bool(crm)).lower()}", f"firm.targeting={targeting}",
-        f"customers.wom_positive={wom_positive}", f"market.n_customers={n_customers}", f"seed={seed}",
-        "horizon=100000",
-    ]
-    if strategy in ("balanced", "capacity_aware", "adaptive"):
-        controls.append(f"strategy.retention_share={retention_share}")
-    return controls + SCENARIOS[scenario]["overrides"]
+    out = [f"{group}={controls[name]}" for name, group in GROUPS.items()]
+    out += [f"{key}={_value(controls[name])}" for name, key in KEYS.items()]
+    out.append("horizon=100000")
+    if controls["strategy"] in ("balanced", "capacity_aware", "adaptive"):
+        out.append(f"strategy.retention_share={controls['retention_share']}")
+    return out + SCENARIOS[scenario]["overrides"]
 
 
 def series_name(lang: str, metric: str, firm: str) -> str:
@@ -46,15 +56,19 @@ class DashboardModel(MarketModel):
     def __init__(self, preset: str = "custom", lang: str = "en", market: str = "saturated",
                  strategy: str = "balanced", retention_share: float = 0.5, budget_share: float = 0.08,
                  capacity_factor: float = 1.1, priority: str = "fifo", communicate_delays: bool = False,
-                 crm: bool = True, targeting: str = "uniform", wom_positive: float = 0.03, rivals: str = "symmetric",
-                 n_customers: int = 2000, seed: int = 0):
+                 crm: bool = True, targeting: str = "uniform", incentive_share: float = 0.0,
+                 wom_positive: float = 0.03, deal_prone_share: float = 0.0, churn_contagion: float = 0.0,
+                 wom_protection: float = 0.0, switching_cost: float = 0.0, contract_share_b2b: float = 0.0,
+                 rivals: str = "symmetric", n_customers: int = 2000, seed: int = 0):
         # the controls show translated choices; map them back to config options.
         # (The ready scenario is called `preset`: Mesa 3.5 reserves `scenario` for its own Scenario objects.)
-        preset, market, strategy, priority, targeting, rivals = (
-            option(v) for v in (preset, market, strategy, priority, targeting, rivals))
-        cfg = load_config(overrides_for(preset, market, strategy, retention_share, budget_share, capacity_factor,
-                                        priority, communicate_delays, crm, targeting, wom_positive, rivals,
-                                        int(n_customers), int(seed)))
+        controls = {k: v for k, v in locals().items() if k not in ("self", "preset", "lang", "__class__")}
+        for name in ("market", "strategy", "priority", "targeting", "rivals"):
+            controls[name] = option(controls[name])
+        controls["n_customers"], controls["seed"] = int(n_customers), int(seed)
+        controls["incentive_share"] = min(float(incentive_share), 1.0 - float(retention_share))
+        cfg = load_config(overrides_for(option(preset), controls))
+        preset = option(preset)
         super().__init__(cfg)
         self.lang = lang
         self.scenario_key = preset

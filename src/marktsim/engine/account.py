@@ -16,6 +16,8 @@ METRICS = (
     "service_level", "satisfaction_mean", "bond_mean", "promoters", "detractors", "cac",
     # beyond the contract: what the capacity study and the policies need
     "customers_new", "lost_new", "capacity", "retention_share_used",
+    # short-term incentives (docs/model.md §7.1, §7.6)
+    "incentive_spend", "won_incentive", "customers_incentive", "lost_incentive", "revenue_incentive",
 )
 M = {name: i for i, name in enumerate(METRICS)}
 
@@ -44,6 +46,10 @@ class Book(IntEnum):
     LOST_POACHED = 16
     LOST_NEW = 17  # of the lost, those who were new
     DROPPED_UNITS = 18  # the movers' waiting units, dropped when they leave
+    WON_INCENTIVE = 19  # won through the incentive part of the choice
+    CUSTOMERS_INCENTIVE = 20  # at the end of the tick: customers won with an incentive
+    LOST_INCENTIVE = 21  # of the lost, those won with an incentive
+    REVENUE_INCENTIVE = 22  # revenue of customers won with an incentive (start-of-tick provider)
 
 
 class Cell(IntEnum):
@@ -65,6 +71,7 @@ class FirmBooks(NamedTuple):
     onboarding_cost: np.ndarray
     capacity_cost: np.ndarray
     acquisition_spend: np.ndarray
+    incentive_spend: np.ndarray
     retention_spend: np.ndarray  # planned; a firm without customers spends none of it
     retention_share: np.ndarray  # ρ after the strategy policy
     capacity: np.ndarray
@@ -91,8 +98,8 @@ def account(tick: int, books: np.ndarray, firms: FirmBooks, n_customers: int, mo
     """§7.7 Revenue, margin, costs, profit, discounted profit and service figures per firm,
     as rows (firms, METRICS) from the tick's sums (``Book`` rows).
 
-    Profit = gross margin − acquisition − retention − onboarding − capacity cost (capex is
-    added by the capacity review of §7.8). Discounted profit = profit / (1 + d)^tick.
+    Profit = gross margin − acquisition − retention − incentives − onboarding − capacity cost
+    (capex is added by the capacity review of §7.8). Discounted profit = profit / (1 + d)^tick.
     Ratios whose denominator is zero are NaN only where undefined: cac without customers won,
     utilisation with unlimited capacity, satisfaction and bond means of a firm with no
     customers; churn_rate is 0 without customers and service_level 1 without demand.
@@ -108,7 +115,7 @@ def account(tick: int, books: np.ndarray, firms: FirmBooks, n_customers: int, mo
     gross = firms.margin * b[Book.REVENUE]
     onboarding = firms.onboarding_cost * won
     holding = np.where(finite, firms.capacity_cost * np.where(finite, capacity, 0.0), 0.0)
-    profit = gross - firms.acquisition_spend - retention - onboarding - holding
+    profit = gross - firms.acquisition_spend - retention - onboarding - holding - firms.incentive_spend
     demand, served, backlog_in = b[Book.DEMAND], b[Book.SERVED], b[Book.BACKLOG_IN]
     with np.errstate(divide="ignore", invalid="ignore"):
         row[:, M["churn_rate"]] = np.where(start > 0, lost / start, 0.0)
@@ -145,6 +152,11 @@ def account(tick: int, books: np.ndarray, firms: FirmBooks, n_customers: int, mo
     row[:, M["lost_new"]] = b[Book.LOST_NEW]
     row[:, M["capacity"]] = np.where(finite, capacity, np.nan)
     row[:, M["retention_share_used"]] = firms.retention_share
+    row[:, M["incentive_spend"]] = firms.incentive_spend
+    row[:, M["won_incentive"]] = b[Book.WON_INCENTIVE]
+    row[:, M["customers_incentive"]] = b[Book.CUSTOMERS_INCENTIVE]
+    row[:, M["lost_incentive"]] = b[Book.LOST_INCENTIVE]
+    row[:, M["revenue_incentive"]] = b[Book.REVENUE_INCENTIVE]
     return row
 
 

@@ -48,6 +48,7 @@ from marktsim.engine.tick import Market, Plan, TickResult
 
 _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
 BLOCK = 1 << 16  # customers per block: the block's temporaries stay in the caches
+LEFT = 64  # added to a customer's opinion code (≤ 42) when it left its provider last tick
 # above this many customers the contacts' codes no longer sit in the caches: their reads are
 # prefetched this many contacts ahead (10⁷ customers: 27 → 10 ns per customer; below, it costs)
 PREFETCH_ABOVE, PREFETCH_AHEAD = 1 << 21, 256
@@ -83,6 +84,10 @@ retention_spend, bond_update, opinion, pull = (_inline(f) for f in (
 inverse_degree, susceptibility, churn_factor, churn_hazard = (_inline(f) for f in (
     r.inverse_degree, r.susceptibility, r.churn_factor, r.churn_hazard))
 rivals_pull, reach, leaves, moving = (_inline(f) for f in (r.rivals_pull, r.reach, r.leaves, r.moving))
+prospect_pull, adoption_scale, market_pull, won_by_incentive = (_inline(f) for f in (
+    r.prospect_pull, r.adoption_scale, r.market_pull, r.won_by_incentive))
+contact_share, churn_surge, discount_ends, bound_by_contract, incentive_response = (_inline(f) for f in (
+    r.contact_share, r.churn_surge, r.discount_ends, r.bound_by_contract, r.incentive_response))
 choice_weight, referred_draw, starting_bond, knows = (_inline(f) for f in (
     r.choice_weight, r.referred, r.starting_bond, r.knows))
 
@@ -101,6 +106,11 @@ class State(NamedTuple):
     backlog: np.ndarray
     known: np.ndarray
     referred: np.ndarray
+    propensity: np.ndarray
+    deal_prone: np.ndarray
+    contract: np.ndarray
+    won_incentive: np.ndarray
+    left: np.ndarray
 
 
 class Tallies(NamedTuple):
@@ -130,12 +140,18 @@ class Deciding(NamedTuple):
 
     pressure: np.ndarray  # P_k
     pressure_sum: float  # Σ_k P_k, as numpy sums it
+    offer: np.ndarray  # Q_k (incentive pressure)
+    offer_sum: float
     global_pull: np.ndarray  # W_k under global mixing (empty: a network)
     indptr: np.ndarray
     indices: np.ndarray
-    codes: np.ndarray  # each customer's opinion code
+    codes: np.ndarray  # each customer's opinion code (+ LEFT)
     speaks: np.ndarray  # (firm,) someone promotes or (with q_neg > 0) detracts from firm k
     zero_hazard: bool  # a saturated monopoly: nobody leaves
+    protect: bool  # ω > 0: count the contacts promoting the own provider
+    contagion: bool  # c > 0: count the contacts who left last tick
+    own_global: np.ndarray  # global mixing: promoters_k / N as float32 (empty: a network)
+    left_global: np.float32  # global mixing: leavers last tick / N
 
 
 class Found(NamedTuple):
@@ -304,40 +320,50 @@ def serve_and_experience(lo, hi, state, terms, rules, serving, cells, books, cel
             books[Book.SERVED, f] += np.float64(served)
             books[Book.EXPIRED, f] += np.float64(expired)
             cell_books[Cell.REVENUE, f, cells[i]] += np.float64(earned)
+            if state.won_incentive[i]:
+                books[Book.REVENUE_INCENTIVE, f] += np.float64(earned)
 
 
 @_jit
 def retain_and_signal(lo, hi, state, rules, gain, codes, counts):  # pragma: no cover - compiled
     """§7.4–7.5 Customers [lo, hi): the bond update; each customer's opinion code (k: promotes
-    firm k; F + k: detracts from it; 2F: silent; waiting customers promote no one) and the
-    count of each code."""
+    firm k; F + k: detracts from it; 2F: silent; waiting customers promote no one), plus LEFT
+    when it left its provider last tick (read by its contacts' contagion), and the count of
+    each opinion."""
     n_firms = (counts.shape[0] - 1) // 2
     wait = state.backlog.shape[1]
     for i in range(lo, hi):
         p = state.provider[i]
         active = p >= 0
         if active:
-            state.bond[i] = bond_update(state.bond[i], gain[i - lo], rules)
+            state.bond[i] = bond_update(state.bond[i], gain[i - lo], state.deal_prone[i], rules)
         waiting = _row_sum(state.backlog, i) > 0 if wait else False
         c = opinion(p, active, state.satisfaction[i], waiting, n_firms, rules)
-        codes[i] = c
+        codes[i] = c + LEFT if state.left[i] else c
         counts[c] += 1.0
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _pulls(contact_codes, start, stop, speaks, rules, count, out):  # pragma: no cover - compiled
     """W_ik for every firm k (§7.5) of a customer whose contacts' codes are
-    contact_codes[start:stop], into `out`."""
+    contact_codes[start:stop], into `out`; `count` keeps the count of each opinion. Returns
+    (1/degree, the number of contacts who left their provider last tick)."""
     n_firms = out.shape[0]
     inverse = inverse_degree(np.float32(stop - start))
     for c in range(count.shape[0]):
         count[c] = 0
+    leavers = 0
     for e in range(start, stop):
-        count[contact_codes[e]] += 1
+        code = contact_codes[e]
+        if code >= LEFT:
+            code -= LEFT
+            leavers += 1
+        count[code] += 1
     for k in range(n_firms):
         out[k] = ZERO
         if speaks[k]:
             out[k] = pull(np.float32(count[k]), np.float32(count[n_firms + k]), inverse, rules)
+    return inverse, leavers
 
 
 @_jit
@@ -361,27 +387,41 @@ def word_of_mouth_and_decide(lo, hi, state, rules, deciding, u, found):  # pragm
             _prefetch(d.codes, d.indices[base + e + ahead])
         contact_codes[e] = d.codes[d.indices[base + e]]
     for i in range(lo, hi):
+        inverse, leavers = ZERO, 0
         if network:
-            _pulls(contact_codes, d.indptr[i] - base, d.indptr[i + 1] - base, d.speaks, rules, count, w)
+            inverse, leavers = _pulls(contact_codes, d.indptr[i] - base, d.indptr[i + 1] - base, d.speaks, rules,
+                                      count, w)
         else:
             for k in range(n_firms):
                 w[k] = d.global_pull[k]
         total = np.float64(w[0])
         for k in range(1, n_firms):
             total += np.float64(w[k])
-        market = d.pressure_sum + total
         p = state.provider[i]
+        response = incentive_response(state.deal_prone[i], rules)
         hazard = ZERO
         sigma = ONE
-        own = 0.0
+        rivals = rivals_pull(prospect_pull(d.pressure_sum, d.offer_sum, response, total, rules), 0.0)
         if p >= 0:
             s, b = state.satisfaction[i], state.bond[i]
-            sigma = susceptibility(s, b, rules)
-            own = d.pressure[p] + np.float64(w[p])
+            own_share = ZERO
+            if d.protect:
+                own_share = contact_share(np.float32(count[p]), inverse) if network else d.own_global[p]
+            sigma = susceptibility(s, b, own_share, rules)
+            rivals = rivals_pull(market_pull(d.pressure_sum, d.offer_sum, response, total),
+                                 market_pull(d.pressure[p], d.offer[p], response, np.float64(w[p])))
             if not d.zero_hazard:
-                hazard = churn_hazard(s, b, churn_factor(state.b2b[i], rules), rules)
+                left_share = ZERO
+                if d.contagion:
+                    left_share = contact_share(np.float32(leavers), inverse) if network else d.left_global
+                ending = discount_ends(state.won_incentive[i], state.deal_prone[i], state.tenure[i], rules)
+                factor = churn_factor(state.b2b[i], state.propensity[i], rules)
+                hazard = churn_hazard(s, b, factor, churn_surge(left_share, ending, rules), rules)
+        threshold = reach(hazard, sigma, rivals)
+        if p >= 0 and bound_by_contract(state.contract[i], state.tenure[i], rules):
+            hazard, threshold = ZERO, 0.0
         draw = u[i - lo]
-        if moving(draw, hazard, reach(hazard, sigma, rivals_pull(market, own))):
+        if moving(draw, hazard, threshold):
             j = found.n[0]
             found.who[j] = i
             found.intrinsic[j] = leaves(draw, hazard)
@@ -415,12 +455,17 @@ def pull_of(movers, deciding, rules, n_firms):  # pragma: no cover - compiled
 
 
 @_jit
-def choose(choosing, intrinsic, old, pressure, pulls, rules, draws, new, referred):  # pragma: no cover
-    """§7.6 Where the movers go (numpy: ``switch.choose``), for the movers with `choosing`
-    set; `draws` are their uniforms. Fills `new` and `referred`."""
+def choose(movers, deciding, pulls, rules, draws, new, won):  # pragma: no cover - compiled
+    """§7.6 Where the movers go (numpy: ``switch.choose``), for the movers with
+    `movers.choosing` set; `draws` are their uniforms. Fills `new` and `won` (referred,
+    incentive)."""
+    choosing, intrinsic, old, response = movers
+    referred, incentive = won
+    pressure, offer = deciding.pressure, deciding.offer
     n_firms = pressure.shape[0]
     weight = np.empty(n_firms, np.float64)
     w_part = np.empty(n_firms, np.float64)
+    o_part = np.empty(n_firms, np.float64)
     cum = np.empty(n_firms, np.float64)
     j = 0
     for m in range(choosing.shape[0]):
@@ -428,9 +473,11 @@ def choose(choosing, intrinsic, old, pressure, pulls, rules, draws, new, referre
             continue
         noise = rules.switch_noise if intrinsic[m] else 0.0
         holder = old[m]
+        scale = adoption_scale(holder, rules)
         for k in range(n_firms):
             w_part[k] = np.float64(pulls[k, m])
-            weight[k] = choice_weight(pressure[k], w_part[k], noise)
+            o_part[k] = offer[k] * response[m]
+            weight[k] = choice_weight(pressure[k] * scale, o_part[k], w_part[k], noise)
         if holder >= 0:
             weight[holder] = 0.0
         total = weight[0]
@@ -440,6 +487,7 @@ def choose(choosing, intrinsic, old, pressure, pulls, rules, draws, new, referre
             for k in range(n_firms):
                 weight[k] = 0.0 if k == holder else 1.0
                 w_part[k] = 0.0
+                o_part[k] = 0.0
             total = weight[0]
             for k in range(1, n_firms):
                 total += weight[k]
@@ -455,18 +503,26 @@ def choose(choosing, intrinsic, old, pressure, pulls, rules, draws, new, referre
         if chosen > n_firms - 1:
             chosen = n_firms - 1
         new[m] = chosen
-        referred[m] = referred_draw(draw, cum[chosen] - weight[chosen], weight[chosen], w_part[chosen])
+        start = cum[chosen] - weight[chosen]
+        referred[m] = referred_draw(draw, start, weight[chosen], w_part[chosen])
+        incentive[m] = won_by_incentive(draw, start, weight[chosen], w_part[chosen], o_part[chosen])
 
 
 @_jit
-def move(who, new, referred, state, rules, left_units, was_new):  # pragma: no cover - compiled
+def move(who, new, won, state, rules, left_units, was):  # pragma: no cover - compiled
     """§7.6 Apply the moves: new provider, tenure 0, no CRM profile, initial satisfaction,
-    initial bond (plus the referral bonus), backlog dropped; records each mover's dropped
-    units and whether it was new."""
+    initial bond (plus the referral bonus), the incentive flag, backlog dropped, and `left` for
+    those who had a provider; records each mover's dropped units, whether it was new and
+    whether it had been won with an incentive (`was`)."""
+    referred, incentive = won
+    was_new, was_incentive = was
     for j in range(who.shape[0]):
         i = who[j]
         left_units[j] = _row_sum(state.backlog, i)
         was_new[j] = is_new(state.tenure[i], rules)
+        was_incentive[j] = state.won_incentive[i]
+        state.left[i] = state.provider[i] >= 0
+        state.won_incentive[i] = incentive[j] and new[j] >= 0
         state.provider[i] = new[j]
         state.tenure[i] = 0
         state.known[i] = False
@@ -478,16 +534,20 @@ def move(who, new, referred, state, rules, left_units, was_new):  # pragma: no c
 
 
 @_jit
-def mover_books(old, new, referred, intrinsic, was_new, left_units, cells, books, cell_books):  # pragma: no cover
-    """§7.7 What the moves do to the books (numpy: ``NumpyEngine.move``): won (and by
-    referral) for the new firm; lost (intrinsic or poached, new ones), dropped units and
-    lost customers by cell for the old one."""
+def mover_books(old, new, won, intrinsic, was, left_units, cells, books, cell_books):  # pragma: no cover
+    """§7.7 What the moves do to the books (numpy: ``NumpyEngine.move``): won (by referral, with
+    an incentive) for the new firm; lost (intrinsic or poached, new ones, incentive ones),
+    dropped units and lost customers by cell for the old one."""
+    referred, incentive = won
+    was_new, was_incentive = was
     for j in range(old.shape[0]):
         o, w = old[j], new[j]
         if w >= 0:
             books[Book.WON, w] += 1.0
             if referred[j]:
                 books[Book.WON_BY_WOM, w] += 1.0
+            if incentive[j]:
+                books[Book.WON_INCENTIVE, w] += 1.0
         if o >= 0:
             if intrinsic[j]:
                 books[Book.LOST_INTRINSIC, o] += 1.0
@@ -495,6 +555,8 @@ def mover_books(old, new, referred, intrinsic, was_new, left_units, cells, books
                 books[Book.LOST_POACHED, o] += 1.0
             if was_new[j]:
                 books[Book.LOST_NEW, o] += 1.0
+            if was_incentive[j]:
+                books[Book.LOST_INCENTIVE, o] += 1.0
             books[Book.DROPPED_UNITS, o] += np.float64(left_units[j])
             cell_books[Cell.LOST, o, cells[j]] += 1.0
 
@@ -512,12 +574,16 @@ def close(lo, hi, state, terms, rules, cells, movers, start, books, cell_books):
             j += 1
         if j < movers.shape[0] and movers[j] == i:
             moved = True
+        if not moved:
+            state.left[i] = False  # last tick's leavers are news no more; this tick's are
         p = state.provider[i]
         if p >= 0:
             books[Book.CUSTOMERS, p] += 1.0
             books[Book.BACKLOG, p] += np.float64(_row_sum(state.backlog, i))
             books[Book.SATISFACTION, p] += np.float64(state.satisfaction[i])
             books[Book.BOND, p] += np.float64(state.bond[i])
+            if state.won_incentive[i]:
+                books[Book.CUSTOMERS_INCENTIVE, p] += 1.0
             cell_books[Cell.CUSTOMERS, p, cells[i]] += 1.0
             if not moved:
                 state.tenure[i] += 1
@@ -557,7 +623,8 @@ class CompiledEngine:
         market, rules, terms = self.market, self.market.rules, self.market.firms
         F, blocks = market.n_firms, self.blocks()
         state = State(columns.provider, columns.satisfaction, columns.bond, columns.tenure, columns.value,
-                      columns.b2b, columns.units, columns.segment, columns.backlog, columns.known, columns.referred)
+                      columns.b2b, columns.units, columns.segment, columns.backlog, columns.known, columns.referred,
+                      columns.propensity, columns.deal_prone, columns.contract, columns.won_incentive, columns.left)
         books = np.zeros((len(Book), F))
         cell_books = np.zeros((len(Cell), F, 6))
         wait = state.backlog.shape[1]
@@ -594,8 +661,12 @@ class CompiledEngine:
         else:
             global_pull = np.zeros(0, np.float32)
             indptr, indices = network.indptr, network.indices
-        deciding = Deciding(plan.pressure, float(plan.pressure.sum()), global_pull, indptr, indices, self.codes,
-                            speaks, market.saturated and F == 1)
+        protect, contagion = bool(rules.wom_protection > 0), bool(rules.contagion > 0)
+        own_global = (promoters / market.n).astype(np.float32) if network is None else np.zeros(0, np.float32)
+        left_global = np.float32(np.count_nonzero(columns.left) / market.n if network is None and contagion else 0.0)
+        deciding = Deciding(plan.pressure, float(plan.pressure.sum()), plan.offer, float(plan.offer.sum()), global_pull,
+                            indptr, indices, self.codes, speaks, market.saturated and F == 1, protect, contagion,
+                            own_global, left_global)
         parts = []
         for lo, hi in blocks:
             u = generator.random(hi - lo)
@@ -606,9 +677,9 @@ class CompiledEngine:
         moves = self.choose(state, deciding, generator, np.concatenate([q[0] for q in parts]),
                             np.concatenate([q[1] for q in parts]))
         m = moves.who.shape[0]
-        left_units, was_new = np.empty(m, np.float32), np.empty(m, dtype=bool)
-        move(moves.who, moves.new, moves.referred, state, rules, left_units, was_new)
-        mover_books(moves.old, moves.new, moves.referred, moves.intrinsic, was_new, left_units,
+        left_units, was = np.empty(m, np.float32), (np.empty(m, dtype=bool), np.empty(m, dtype=bool))
+        move(moves.who, moves.new, (moves.referred, moves.incentive), state, rules, left_units, was)
+        mover_books(moves.old, moves.new, (moves.referred, moves.incentive), moves.intrinsic, was, left_units,
                     market.cells[moves.who], books, cell_books)
 
         # the sums at the end of the tick, tenure and CRM knowledge
@@ -628,13 +699,14 @@ class CompiledEngine:
             pulls = pull_of(movers, deciding, market.rules, F)
         old = state.provider[movers]
         new = np.full(m, -1, dtype=np.int8)
-        referred = np.zeros(m, dtype=bool)
+        referred, incentive = np.zeros(m, dtype=bool), np.zeros(m, dtype=bool)
         choosing = ~intrinsic | market.saturated
         chooser_count = int(np.count_nonzero(choosing))
         if chooser_count:
-            choose(choosing, intrinsic, old, deciding.pressure, pulls, market.rules,
-                   generator.random(chooser_count), new, referred)
-        return Moves(old=old, new=new, who=movers, intrinsic=intrinsic, referred=referred)
+            response = np.asarray(r.incentive_response(state.deal_prone[movers], market.rules), np.float64)
+            choose((choosing, intrinsic, old, response), deciding, pulls, market.rules,
+                   generator.random(chooser_count), new, (referred, incentive))
+        return Moves(old=old, new=new, who=movers, intrinsic=intrinsic, referred=referred, incentive=incentive)
 
 
 @_jit

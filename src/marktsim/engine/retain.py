@@ -25,6 +25,7 @@ def retention_allocation(firm: np.ndarray, weight: np.ndarray | None, known: np.
     return r.retention_spend(w, per_weight.take(firm), known, rules)
 
 
-def retain(bond: np.ndarray, spend: np.ndarray, rules: Rules) -> np.ndarray:
-    """§7.4 b ← b·(1 − δ_b) + (1 − b)·β_max·(1 − exp(−r/r_scale))."""
-    return r.bond_update(bond, r.bond_gain(spend, rules), rules)
+def retain(bond: np.ndarray, spend: np.ndarray, deal_prone: np.ndarray, rules: Rules) -> np.ndarray:
+    """§7.4 b ← b·(1 − δ_b) + (1 − b)·β_max·(1 − exp(−r/r_scale)) (deal-prone customers take
+    only part of the gain)."""
+    return r.bond_update(bond, r.bond_gain(spend, rules), deal_prone, rules)

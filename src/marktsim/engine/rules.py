@@ -53,10 +53,19 @@ class Rules(NamedTuple):
     referral_bonus: float
     growth_max: np.float32
     growth_time: np.float32
+    adoption_response: float  # ν, on the float64 pressures
+    switch_resist: np.float32  # 1 − χ
+    wom_protection: np.float32  # ω
+    contagion: np.float32  # c
+    contract_length: int
+    incentive_response: float  # r_0, on the float64 incentive pressures
+    incentive_months: int
+    end_surge: np.float32  # 1 + η
+    deal_prone_keep: np.float32  # 1 − share of the bond gain a deal-prone customer does not take
 
 
-def rules_from(customers: Any) -> Rules:
-    """``Rules`` from the ``customers`` block of a validated config."""
+def rules_from(customers: Any, adoption_response: float = 1.0) -> Rules:
+    """``Rules`` from the ``customers`` block of a validated config (and the market's ν)."""
     c, f32 = customers, np.float32
     return Rules(
         t_new=int(c["t_new"]), t_known=int(c["t_known"]),
@@ -66,13 +75,69 @@ def rules_from(customers: Any) -> Rules:
         promoter_threshold=f32(c["promoter_threshold"]), detractor_threshold=f32(c["detractor_threshold"]),
         wom_positive=f32(c["wom_positive"]), wom_negative=f32(c["wom_negative"]),
         wom_positive_exact=float(c["wom_positive"]), wom_negative_exact=float(c["wom_negative"]),
-        b2b_churn=f32(c["b2b_churn_factor"]), churn_base=f32(c["churn_base"]),
+        b2b_churn=f32(c["b2b_churn_factor"]), churn_base=f32(base_hazard(c)),
         churn_dissatisfaction=f32(c["churn_dissatisfaction"]), bond_protection=f32(c["bond_protection"]),
         satisfaction_protection=f32(c["satisfaction_protection"]), switch_noise=float(c["switch_noise"]),
         satisfaction_init=float(c["satisfaction_init"]), bond_init=float(c["bond_init"]),
         referral_bonus=float(c["referral_bonus"]),
         growth_max=f32(c["loyalty_growth_max"]), growth_time=f32(c["loyalty_growth_time"]),
+        adoption_response=float(adoption_response),
+        switch_resist=f32(1.0 - c["switching_cost"]), wom_protection=f32(c["wom_protection"]),
+        contagion=f32(c["churn_contagion"]), contract_length=int(c["contract_length"]),
+        incentive_response=float(c["incentive_response"]), incentive_months=int(c["incentive_months"]),
+        end_surge=f32(1.0 + c["incentive_end_churn"]), deal_prone_keep=f32(1.0 - c["deal_prone_bonding"]),
     )
+
+
+# --------------------------------------------------------------------------- §5 initialisation
+
+def per_tick_hazard(theta: np.ndarray, period_ticks: int) -> np.ndarray:
+    """§5 The hazard per tick that leaves a customer with probability θ over `period_ticks`
+    ticks: 1 − (1 − θ)^(1/P) (numpy only)."""
+    with np.errstate(divide="ignore"):  # θ = 1: log1p(−1) = −inf, hazard 1
+        return -np.expm1(np.log1p(-np.asarray(theta, dtype=np.float64)) / period_ticks)
+
+
+def base_hazard(customers: Any) -> float:
+    """§7.6 The base hazard h_0 of the churn hazard: ``churn_base``; with beta-distributed
+    propensities the mean per-tick hazard of θ ~ Beta(α, β) over periods of P ticks,
+    E[1 − (1 − θ)^(1/P)] = 1 − B(α, β + 1/P)/B(α, β) (then h_0·z_i = 1 − (1 − θ_i)^(1/P))."""
+    if customers["propensity"] != "beta":
+        return float(customers["churn_base"])
+    from scipy.special import betaln
+
+    a, b, period = float(customers["propensity_alpha"]), float(customers["propensity_beta"]), customers["period_ticks"]
+    return float(-np.expm1(betaln(a, b + 1.0 / period) - betaln(a, b)))
+
+
+def draw_propensity(rng: np.random.Generator, n: int, customers: Any) -> np.ndarray:
+    """§5 Each customer's churn propensity z_i (float32), drawn once: 1 (none); Gamma with
+    shape k and mean 1 (gamma); or (1 − (1 − θ_i)^(1/P)) / h_0 with θ_i ~ Beta(α, β), so
+    that h_0·z_i is the per-tick hazard of leaving with probability θ_i per period (beta).
+    Draws nothing (and leaves the random stream as it was) for none."""
+    kind = customers["propensity"]
+    if kind == "none":
+        return np.ones(n, dtype=np.float32)
+    if kind == "gamma":
+        k = float(customers["propensity_shape"])
+        return rng.gamma(k, 1.0 / k, size=n).astype(np.float32)
+    theta = rng.beta(float(customers["propensity_alpha"]), float(customers["propensity_beta"]), size=n)
+    return (per_tick_hazard(theta, int(customers["period_ticks"])) / base_hazard(customers)).astype(np.float32)
+
+
+def draw_traits(rng: np.random.Generator, b2b: np.ndarray, customers: Any) -> tuple[np.ndarray, np.ndarray]:
+    """§5 Deal-proneness and contracts, drawn once per customer (B2B and B2C customers each with
+    their own contract share); a trait whose share is 0 draws nothing, so the random stream is
+    as before the trait existed."""
+    n = b2b.shape[0]
+    share = float(customers["deal_prone_share"])
+    deal_prone = np.asarray(rng.random(n) < share) if share > 0 else np.zeros(n, dtype=bool)
+    b2b_share, b2c_share = float(customers["contract_share_b2b"]), float(customers["contract_share_b2c"])
+    if b2b_share > 0 or b2c_share > 0:
+        contract = rng.random(n) < np.where(b2b, b2b_share, b2c_share)
+    else:
+        contract = np.zeros(n, dtype=bool)
+    return deal_prone, contract
 
 
 def where(condition: Array, if_true: Array, if_false: Array) -> Array:
@@ -176,9 +241,9 @@ def bond_gain(spend: Array, rules: Rules) -> Array:
     return rules.gain_max * -np.expm1(-spend / rules.retention_scale)
 
 
-def bond_update(bond: Array, gain: Array, rules: Rules) -> Array:
-    """§7.4 b ← b·(1 − δ_b) + (1 − b)·gain."""
-    return bond * rules.keep + (ONE - bond) * gain
+def bond_update(bond: Array, gain: Array, deal_prone: Array, rules: Rules) -> Array:
+    """§7.4 b ← b·(1 − δ_b) + (1 − b)·gain, a deal-prone customer taking only part of the gain."""
+    return bond * rules.keep + (ONE - bond) * (gain * where(deal_prone, rules.deal_prone_keep, ONE))
 
 
 # --------------------------------------------------------------------------- §7.5 word of mouth
@@ -211,22 +276,67 @@ def global_pull(promoters: np.ndarray, detractors: np.ndarray, n: int, rules: Ru
 
 # --------------------------------------------------------------------------- §7.6 leave or switch
 
-def susceptibility(satisfaction: Array, bond: Array, rules: Rules) -> Array:
-    """§7.6 σ = (1 − κ·b)·(1 − λ·s)."""
-    return (ONE - rules.bond_protection * bond) * (ONE - rules.satisfaction_protection * satisfaction)
+def susceptibility(satisfaction: Array, bond: Array, own_promoters: Array, rules: Rules) -> Array:
+    """§7.6 σ = (1 − κ·b)·(1 − λ·s)·(1 − χ)·(1 − ω·o): bond, satisfaction, switching costs and
+    the share o of the customer's contacts who promote its own provider protect it."""
+    return ((ONE - rules.bond_protection * bond) * (ONE - rules.satisfaction_protection * satisfaction)
+            * rules.switch_resist * (ONE - rules.wom_protection * own_promoters))
 
 
-def churn_factor(b2b: Array, rules: Rules) -> Array:
-    """§7.6 g_i: the B2B churn factor for business customers, else 1."""
-    return where(b2b, rules.b2b_churn, ONE)
+def contact_share(count: Array, inverse_degree: Array) -> Array:
+    """§7.5 A count among a customer's contacts as a share of them (float32)."""
+    return count * inverse_degree
 
 
-def churn_hazard(satisfaction: Array, bond: Array, factor: Array, rules: Rules) -> Array:
-    """§7.6 h = min(1, (h_0 + h_s·(1 − s)²)·(1 − κ·b)·g)."""
+def churn_surge(left_share: Array, ending: Array, rules: Rules) -> Array:
+    """§7.6 The tick's factor on the churn hazard: (1 + c·share of contacts who left their
+    provider last tick)·(1 + η if a deal-prone customer's discount ends this tick)."""
+    return (ONE + rules.contagion * left_share) * where(ending, rules.end_surge, ONE)
+
+
+def discount_ends(won_incentive: Array, deal_prone: Array, tenure: Array, rules: Rules) -> Array:
+    """§7.6 A deal-prone customer won with an incentive whose discount ends this tick (tenure L_i)."""
+    return np.logical_and(np.logical_and(won_incentive, deal_prone), tenure == rules.incentive_months)
+
+
+def bound_by_contract(contract: Array, tenure: Array, rules: Rules) -> Array:
+    """§7.6 A contract customer can move only in the last tick of each contract term."""
+    return np.logical_and(contract, (tenure + 1) % rules.contract_length != 0)
+
+
+def incentive_response(deal_prone: Array, rules: Rules) -> Array:
+    """§7.6 r_i: how strongly a customer responds to incentive pressure (deal-prone: 1)."""
+    return where(deal_prone, 1.0, rules.incentive_response)
+
+
+def churn_factor(b2b: Array, propensity: Array, rules: Rules) -> Array:
+    """§7.6 g_i·z_i: the B2B churn factor for business customers (else 1) times the
+    customer's latent churn propensity z_i."""
+    return where(b2b, rules.b2b_churn, ONE) * propensity
+
+
+def churn_hazard(satisfaction: Array, bond: Array, factor: Array, surge: Array, rules: Rules) -> Array:
+    """§7.6 h = min(1, (h_0 + h_s·(1 − s)²)·(1 − κ·b)·g·z·surge), `factor` = g·z
+    (``churn_factor``), `surge` the tick's contagion and discount-end factor (``churn_surge``)."""
     unhappy = ONE - satisfaction
     hazard = (rules.churn_base + rules.churn_dissatisfaction * (unhappy * unhappy)) * (
-        ONE - rules.bond_protection * bond) * factor
+        ONE - rules.bond_protection * bond) * factor * surge
     return np.minimum(hazard, ONE)
+
+
+def market_pull(pressure_sum: Array, offer_sum: Array, response: Array, wom_total: Array) -> Array:
+    """§7.6 Σ_k (P_k + r_i·Q_k + W_ik): the pull of every firm on a customer (its own included)."""
+    return pressure_sum + response * offer_sum + wom_total
+
+
+def prospect_pull(pressure_sum: Array, offer_sum: Array, response: Array, wom_total: Array, rules: Rules) -> Array:
+    """§7.6 What pulls a prospect into the category: ν·Σ_k P_k + r_i·Σ_k Q_k + Σ_k W_ik."""
+    return rules.adoption_response * pressure_sum + response * offer_sum + wom_total
+
+
+def adoption_scale(holder: Array, rules: Rules) -> Array:
+    """§7.6 The factor on P_k in a mover's choice: ν for a prospect (no provider, code < 0), else 1."""
+    return where(holder < 0, rules.adoption_response, 1.0)
 
 
 def rivals_pull(market_pull: Array, own_pull: Array) -> Array:
@@ -249,15 +359,21 @@ def moving(u: Array, hazard: Array, reach_: Array) -> Array:
     return np.logical_or(u < hazard, u < reach_)
 
 
-def choice_weight(pressure: Array, pull_: Array, noise: Array) -> Array:
-    """§7.6 A firm's weight in a mover's choice: P_k + W_ik (+ ε for an intrinsic leaver)."""
-    return pressure + pull_ + noise
+def choice_weight(pressure: Array, offer: Array, pull_: Array, noise: Array) -> Array:
+    """§7.6 A firm's weight in a mover's choice: P_k + r_i·Q_k + W_ik (+ ε for an intrinsic leaver)."""
+    return pressure + offer + pull_ + noise
 
 
 def referred(draw: Array, start: Array, weight: Array, pull_: Array) -> Array:
     """§7.6 The winning draw fell into the word-of-mouth part of the chosen firm's piece
-    [start, start + weight), laid out as [ε | P_k | W_ik]."""
+    [start, start + weight), laid out as [ε | P_k | r_i·Q_k | W_ik]."""
     return np.logical_and(draw >= start + weight - pull_, pull_ > 0)
+
+
+def won_by_incentive(draw: Array, start: Array, weight: Array, pull_: Array, offer: Array) -> Array:
+    """§7.6 The winning draw fell into the incentive part r_i·Q_k of the chosen firm's piece."""
+    end = start + weight - pull_
+    return np.logical_and(np.logical_and(draw >= end - offer, draw < end), offer > 0)
 
 
 def starting_bond(referral: Array, rules: Rules) -> Array:

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from marktsim.engine.rules import draw_propensity, draw_traits
+
 SEGMENT_NAMES = ("A", "B", "C")
 KIND_NAMES = ("B2C", "B2B")
 
@@ -25,6 +27,11 @@ class Columns:
     backlog: np.ndarray  # float32 (N, max_wait): waiting units by age 1..max_wait
     known: np.ndarray  # bool: the provider holds a profile (CRM)
     referred: np.ndarray  # bool: won through word of mouth
+    propensity: np.ndarray  # float32 > 0: latent churn propensity z_i, kept for life (1: none)
+    deal_prone: np.ndarray  # bool: responds fully to incentives, bonds less (kept for life)
+    contract: np.ndarray  # bool: can leave only at the end of a contract term (kept for life)
+    won_incentive: np.ndarray  # bool: won by its provider with a price incentive
+    left: np.ndarray  # bool: left its provider in the last tick (for its contacts' contagion)
 
     @property
     def n(self) -> int:
@@ -93,6 +100,8 @@ def initial_columns(
     tenure[provider < 0] = 0
     has = provider >= 0
     known = has & crm[np.maximum(provider, 0)] & (tenure >= c["t_known"])
+    propensity = draw_propensity(rng, n, c)  # last: without propensities the stream is as before
+    deal_prone, contract = draw_traits(rng, b2b, c)  # likewise: traits with share 0 draw nothing
     return Columns(
         provider=provider,
         satisfaction=np.full(n, c["satisfaction_init"], dtype=np.float32),
@@ -105,4 +114,9 @@ def initial_columns(
         backlog=np.zeros((n, int(c["max_wait"])), dtype=np.float32),
         known=known,
         referred=np.zeros(n, dtype=bool),
+        propensity=propensity,
+        deal_prone=deal_prone,
+        contract=contract,
+        won_incentive=np.zeros(n, dtype=bool),
+        left=np.zeros(n, dtype=bool),
     )

@@ -25,6 +25,7 @@ class Plan(NamedTuple):
     retention: np.ndarray  # planned retention spend R_j
     capacity: np.ndarray  # units per tick (inf: unlimited)
     pressure: np.ndarray  # acquisition pressure P_j
+    offer: np.ndarray  # incentive pressure Q_j (short-term price incentives)
 
 
 class FirmTerms(NamedTuple):

@@ -24,10 +24,10 @@ from marktsim.engine.word_of_mouth import word_of_mouth
 class NumpyEngine:
     """The customers' tick with the numpy kernels."""
 
-    def __init__(self, market: Market, revenue_potential: np.ndarray, b2b: np.ndarray):
+    def __init__(self, market: Market, revenue_potential: np.ndarray, b2b: np.ndarray, propensity: np.ndarray):
         self.market = market
         self.revenue_potential = revenue_potential
-        self.factor = r.churn_factor(b2b, market.rules).astype(np.float32)
+        self.factor = r.churn_factor(b2b, propensity, market.rules).astype(np.float32)  # g_i·z_i: never changes
 
     def firm_index(self, columns: Columns) -> np.ndarray:
         """Each customer's firm, with n_firms standing for "no provider"."""
@@ -52,6 +52,7 @@ class NumpyEngine:
         books[Book.CUSTOMERS_START] = per_firm(firm, F)
         books[Book.BACKLOG_IN] = per_firm(firm, F, col.backlog_units())  # before serving
         new = r.is_new(col.tenure, rules)
+        was_won_incentive = col.won_incentive.copy()  # at the start of the tick (revenue of incentive customers)
 
         # §7.2 serve
         second = r.served_second(terms.priority[firm], new) if (terms.priority[:F] != 1).any() else None
@@ -68,14 +69,13 @@ class NumpyEngine:
         # §7.4 retain
         spend = retention_allocation(firm, self.retention_weights(firm, col.segment), col.known,
                                      retention_spent(books, plan.retention), rules)
-        col.bond = np.where(active, retain(col.bond, spend, rules), col.bond).astype(np.float32)
+        col.bond = np.where(active, retain(col.bond, spend, col.deal_prone, rules), col.bond).astype(np.float32)
 
         # §7.5 word of mouth, §7.6 leave or switch
         waiting = col.backlog_units()  # after serving
-        wom, books[Book.PROMOTERS], books[Book.DETRACTORS] = word_of_mouth(
-            firm, col.satisfaction, waiting > 0, F, market.network, rules)
-        moves = switch(generator, firm, col.satisfaction, col.bond, self.factor, plan.pressure, wom,
-                       market.saturated, rules)
+        talk = word_of_mouth(firm, col.satisfaction, waiting > 0, col.left, F, market.network, rules)
+        books[Book.PROMOTERS], books[Book.DETRACTORS] = talk.promoters, talk.detractors
+        moves = switch(generator, firm, col, self.factor, plan, talk, market.saturated, rules)
         self.move(col, moves, waiting, books, cells)
 
         # §7.7 the sums, §7.9 tenure and CRM knowledge (movers start at tenure 0)
@@ -83,9 +83,11 @@ class NumpyEngine:
         for row, values in ((Book.CUSTOMERS_NEW, None), (Book.REVENUE, earned), (Book.DEMAND, col.units),
                             (Book.SERVED, served), (Book.EXPIRED, expired)):
             books[row] = per_firm(firm[new] if values is None else firm, F, values)
+        books[Book.REVENUE_INCENTIVE] = per_firm(firm[was_won_incentive], F, earned[was_won_incentive])
         for row, values in ((Book.CUSTOMERS, None), (Book.BACKLOG, waiting), (Book.SATISFACTION, col.satisfaction),
                             (Book.BOND, col.bond)):
             books[row] = per_firm(firm_end, F, values)
+        books[Book.CUSTOMERS_INCENTIVE] = per_firm(firm_end[col.won_incentive], F)
         cells[Cell.CUSTOMERS] = by_cell(firm_end, market.cells, F)
         cells[Cell.REVENUE] = by_cell(firm, market.cells, F, earned)
         stayed = firm_end < F
@@ -107,6 +109,8 @@ class NumpyEngine:
         books[Book.LOST_POACHED] = per_firm(old_idx[~moves.intrinsic], F)
         books[Book.LOST_NEW] = per_firm(old_idx[r.is_new(col.tenure[who], rules)], F)
         books[Book.DROPPED_UNITS] = per_firm(old_idx, F, waiting[who])
+        books[Book.WON_INCENTIVE] = per_firm(new_idx[moves.incentive], F)
+        books[Book.LOST_INCENTIVE] = per_firm(old_idx[col.won_incentive[who]], F)
         cells[Cell.LOST] = by_cell(old_idx, market.cells[who], F)
         col.provider[who] = new
         col.tenure[who] = 0
@@ -114,5 +118,8 @@ class NumpyEngine:
         col.satisfaction[who] = rules.satisfaction_init
         col.bond[who] = r.starting_bond(moves.referred, rules)
         col.referred[who] = moves.referred & (new >= 0)
+        col.won_incentive[who] = moves.incentive & (new >= 0)
         col.backlog[who] = 0.0
+        col.left[:] = False  # last tick's leavers are news no more; this tick's are
+        col.left[who[old >= 0]] = True
         waiting[who] = 0.0  # movers' backlog is dropped

@@ -86,15 +86,21 @@ def versions() -> dict[str, str]:
     }
 
 
-def record_index(sweep: Path, entry: dict) -> None:
-    """Append one line to the sweep's index (``index.jsonl``): a job started, completed,
-    was skipped or failed. One short O_APPEND write per line, so parallel jobs do not mix."""
-    line = (json.dumps({**entry, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}, sort_keys=True) + "\n").encode()
-    fd = os.open(sweep / INDEX, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+def record_line(path: Path, entry: dict) -> None:
+    """Append `entry` as one JSON line to `path`: one short O_APPEND write, so that parallel
+    writers do not mix and a kill leaves at most the last line cut off."""
+    line = (json.dumps(entry, sort_keys=True) + "\n").encode()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(fd, line)
     finally:
         os.close(fd)
+
+
+def record_index(sweep: Path, entry: dict) -> None:
+    """Append one line to the sweep's index (``index.jsonl``): a job started, completed,
+    was skipped or failed."""
+    record_line(sweep / INDEX, {**entry, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
 
 
 def record_failure(folder: Path, error: BaseException) -> str:
@@ -213,3 +219,39 @@ def dataset_paths(jobs: list[Job]) -> list[Path]:
             roots.add(job.path.parent / DATASET)
     return sorted(roots)
 
+
+
+class FolderTaken(Exception):
+    """A results folder cannot be used; the message names the option, the folder and why."""
+
+
+def claim_folder(folder: Path, settings: dict, settings_file: str, option: str, program: str):
+    """Create or reopen a folder that holds one piece of work (a study, a calibration) described by
+    `settings`, saved as `settings_file`: refuse a file, a folder of other files, a folder whose
+    saved settings differ (it is never overwritten), or one another process holds. Returns the
+    open lock file (held until closed)."""
+    import fcntl
+
+    if folder.exists() and not folder.is_dir():
+        raise FolderTaken(f"{option} {folder} is a file; allowed: a new folder or the folder of this work")
+    saved = folder / settings_file
+    if folder.is_dir() and any(folder.iterdir()) and not saved.is_file():
+        raise FolderTaken(f"{option} {folder} holds other files and no {settings_file}; allowed: a new folder or "
+                          "the folder of this work")
+    if saved.is_file():
+        before = json.loads(saved.read_text())
+        now = json.loads(json.dumps(settings, default=str))
+        if before != now:
+            changed = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
+            raise FolderTaken(f"{option} {folder} was started with other settings ({', '.join(changed)} differ); "
+                              f"it is never overwritten or mixed: use another {option} folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = open(folder / ".lock", "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.close()
+        raise FolderTaken(f"{option} {folder} is in use by another {program} process") from None
+    if not saved.is_file():
+        write_json(saved, settings)
+    return lock

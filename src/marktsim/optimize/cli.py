@@ -16,7 +16,6 @@ landscape.png and report.md in the study folder.
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import math
 import sys
@@ -78,30 +77,11 @@ def _prepare(args) -> tuple:
 
 
 def _claim(folder: Path, settings: Settings):
-    """Create or reopen the study folder; refuse one that belongs to another study. Returns the lock."""
-    if folder.exists() and not folder.is_dir():
-        raise StudyError(f"--study {folder} is a file; allowed: a new folder or the folder of this study")
-    saved = folder / SETTINGS
-    if folder.is_dir() and any(folder.iterdir()) and not saved.is_file():
-        raise StudyError(f"--study {folder} holds other files and no {SETTINGS}; allowed: a new folder or the "
-                         "folder of this study")
-    if saved.is_file():
-        before = json.loads(saved.read_text())
-        now = json.loads(json.dumps(settings.as_dict(), default=str))
-        if before != now:
-            changed = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
-            raise StudyError(f"--study {folder} was started with other settings ({', '.join(changed)} differ); "
-                             "a study is never mixed: use another --study folder")
-    folder.mkdir(parents=True, exist_ok=True)
-    lock = open(folder / ".lock", "w")
+    """Create or reopen the study folder (store.claim_folder); returns its lock."""
     try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        lock.close()
-        raise StudyError(f"--study {folder} is in use by another marktsim-optimize process") from None
-    if not saved.is_file():
-        store.write_json(saved, settings.as_dict())
-    return lock
+        return store.claim_folder(folder, settings.as_dict(), SETTINGS, "--study", "marktsim-optimize")
+    except store.FolderTaken as exc:
+        raise StudyError(str(exc)) from None
 
 
 def _with_budget(values: dict, space: Space, budget: float) -> dict:
@@ -308,7 +288,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, default=1, help="worker processes for replicates")
     parser.add_argument("--seed", type=int, default=0, help="seed of the search (the scenario's own seed is `seed=`)")
     parser.add_argument("--progress", choices=("auto", "on", "off"), default="auto")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # overrides may come before, between and after the options
     try:
         engine_setting()
         folder = run(args)
