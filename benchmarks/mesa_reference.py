@@ -291,7 +291,7 @@ class ReferenceModel(mesa.Model):
             tenure = int(math.log(1 - rnd.random()) / math.log(1 - p)) if p < 1 else 0
             b2b = rnd.random() < c["b2b_share"]
             customer = RefCustomer(self, firm, rnd.lognormvariate(mu, c["value_sigma_log"]), b2b, tenure,
-                                   self._propensity(rnd), rnd.random() < c["deal_prone_share"],
+                                   self._propensity(rnd, tenure), rnd.random() < c["deal_prone_share"],
                                    rnd.random() < (c["contract_share_b2b"] if b2b else c["contract_share_b2c"]))
             firm.customers.add(customer)
             self.people.append(customer)
@@ -305,13 +305,15 @@ class ReferenceModel(mesa.Model):
         self.records: list[dict] = []
         self.tick = 0
 
-    def _propensity(self, rnd) -> float:
-        """z_i: 1, Gamma(k, 1/k), or (1 − (1 − θ)^(1/P))/h_0 with θ ~ Beta(α, β)."""
+    def _propensity(self, rnd, tenure: int) -> float:
+        """z_i of a customer who has stayed `tenure` ticks: 1, Gamma(k, rate k + h_0·τ), or
+        (1 − (1 − θ)^(1/P))/h_0 with θ ~ Beta(α, β + τ/P) (the survivors' distributions)."""
         c = self.c
         if c["propensity"] == "gamma":
-            return rnd.gammavariate(c["propensity_shape"], 1 / c["propensity_shape"])
+            k = c["propensity_shape"]
+            return rnd.gammavariate(k, 1 / (k + c["churn_base"] * tenure))
         if c["propensity"] == "beta":
-            theta = rnd.betavariate(c["propensity_alpha"], c["propensity_beta"])
+            theta = rnd.betavariate(c["propensity_alpha"], c["propensity_beta"] + tenure / c["period_ticks"])
             return (1 - (1 - theta) ** (1 / c["period_ticks"])) / self.base_hazard
         return 1.0
 

@@ -265,14 +265,17 @@ def test_campaign_adds_acquisition_spend_in_its_window():
 
 
 def test_churn_propensity_is_kept_for_life_and_movers_are_the_prone_ones():
-    """Gamma propensities (mean 1, variance 1/k) are drawn once and never change, also for
-    customers who move; since the intrinsic hazard is proportional to z_i, the customers who
-    move are the prone ones: their mean z exceeds 1 by many standard errors."""
+    """Gamma propensities are drawn once and never change, also for customers who move; a
+    customer of tenure τ draws Gamma(k, rate k + h_0·τ) (mean k/(k + h_0·τ), variance k/rate²);
+    since the intrinsic hazard is proportional to z_i, the customers who move are the prone
+    ones: their mean z exceeds the market's by many standard errors."""
     k = 0.5
-    model = MarketModel(load_config(BASE + ["customers.propensity=gamma", f"customers.propensity_shape={k}"]))
+    model = MarketModel(load_config(BASE + ["market.n_customers=8000", "customers.propensity=gamma",
+                                            f"customers.propensity_shape={k}"]))
     z = model.columns.propensity.copy()
     n = z.shape[0]
-    assert abs(z.mean() - 1) < 4 * np.sqrt(1 / k / n)
+    rate = k + model.market.rules.churn_base * model.columns.tenure.astype(np.float64)
+    assert abs(z.mean() - np.mean(k / rate)) < 4 * np.sqrt(np.sum(k / rate**2)) / n
     moved_z = []
     for _ in range(12):
         before = model.columns.provider.copy()
@@ -387,3 +390,27 @@ def test_rivals_on_equal_terms_and_capacity_that_follows_demand():
                                              "firm.expand_lead_time=1"])).timeseries
     assert fixed.service_level.min() < 0.9
     assert follow[follow.tick >= 3].service_level.min() >= 0.99 and (follow.capex > 0).any()
+
+
+def test_initial_propensities_are_those_of_the_survivors_of_their_tenure():
+    """A customer who has stayed τ ticks is drawn from the survivors' distribution: with beta
+    propensities θ ~ Beta(α, β + τ/P), so the mean θ of the customers with tenure ≥ 24 is
+    α/(α + β + τ/P) ≤ α/(α + β + 2), far below the mean of newcomers; with gamma ones the
+    mean z at tenure τ is k/(k + h_0·τ)."""
+    a, b = 0.7, 1.2
+    model = MarketModel(load_config(BASE + ["market.n_customers=20000", "customers.propensity=beta",
+                                            f"customers.propensity_alpha={a}", f"customers.propensity_beta={b}"]))
+    col = model.columns
+    hazard = model.market.rules.churn_base * col.propensity.astype(np.float64)  # 1 − (1 − θ)^(1/12)
+    theta = 1 - (1 - hazard) ** 12
+    young, old = col.tenure == 0, col.tenure >= 24
+    assert young.sum() > 200 and old.sum() > 2000
+    se = lambda x: x.std() / np.sqrt(x.size)  # noqa: E731
+    assert abs(theta[young].mean() - a / (a + b)) < 4 * se(theta[young])
+    assert theta[old].mean() < a / (a + b + 2) and theta[young].mean() - theta[old].mean() > 4 * se(theta[young])
+    k, h = 0.5, 0.005
+    g = MarketModel(load_config(BASE + ["market.n_customers=20000", "customers.propensity=gamma",
+                                        f"customers.propensity_shape={k}", f"customers.churn_base={h}"])).columns
+    for tau in (0, 36):
+        z = g.propensity[g.tenure == tau].astype(np.float64)
+        assert z.size > 50 and abs(z.mean() - k / (k + h * tau)) < 4 * np.sqrt(k / (k + h * tau) ** 2 / z.size)

@@ -128,9 +128,10 @@ class Customers:
     referral_bonus: float = key(0.1, "extra starting bond of a customer won by word of mouth", "1", "Δ_ref", 0, 1)
     initial_tenure_mean: float = key(36.0, "mean tenure of initial customers (geometric)", "ticks", "", 0, 10_000)
     propensity: str = key("none", "latent churn propensity z_i of each customer, drawn once and kept when it moves: "
-                          "none (z = 1), gamma (mean 1), beta (a per-period leaving probability θ_i)", symbol="z_i",
+                          "none (z = 1), gamma (mean 1 at tenure 0), beta (a per-period leaving probability θ_i; "
+                          "initial customers drawn from the survivors of their tenure)", symbol="z_i",
                           choices=("none", "gamma", "beta"))
-    propensity_shape: float = key(1.0, "gamma propensity: shape k (variance 1/k; mean 1)", "1", "k", 1e-3, 1000)
+    propensity_shape: float = key(1.0, "gamma propensity: shape k (variance 1/k; mean 1 at tenure 0)", "1", "k", 1e-3, 1000)
     propensity_alpha: float = key(1.0, "beta propensity: α of θ_i ~ Beta(α, β), the probability of leaving per period",
                                   "1", "α", 1e-3, 1000)
     propensity_beta: float = key(1.0, "beta propensity: β of θ_i ~ Beta(α, β)", "1", "β", 1e-3, 1000)

@@ -110,19 +110,26 @@ def base_hazard(customers: Any) -> float:
     return float(-np.expm1(betaln(a, b + 1.0 / period) - betaln(a, b)))
 
 
-def draw_propensity(rng: np.random.Generator, n: int, customers: Any) -> np.ndarray:
+def draw_propensity(rng: np.random.Generator, tenure: np.ndarray, customers: Any) -> np.ndarray:
     """§5 Each customer's churn propensity z_i (float32), drawn once: 1 (none); Gamma with
     shape k and mean 1 (gamma); or (1 − (1 − θ_i)^(1/P)) / h_0 with θ_i ~ Beta(α, β), so
     that h_0·z_i is the per-tick hazard of leaving with probability θ_i per period (beta).
+    A customer who has already stayed τ ticks is one of the survivors of its cohort, so its
+    propensity is drawn from theirs: θ ~ Beta(α, β + τ/P) (exact for the sBG), z ~ Gamma(k,
+    rate k + h_0·τ) (exact for exponential lifetimes); tenure 0 gives the distribution itself.
     Draws nothing (and leaves the random stream as it was) for none."""
     kind = customers["propensity"]
+    n = tenure.shape[0]
     if kind == "none":
         return np.ones(n, dtype=np.float32)
     if kind == "gamma":
         k = float(customers["propensity_shape"])
-        return rng.gamma(k, 1.0 / k, size=n).astype(np.float32)
-    theta = rng.beta(float(customers["propensity_alpha"]), float(customers["propensity_beta"]), size=n)
-    return (per_tick_hazard(theta, int(customers["period_ticks"])) / base_hazard(customers)).astype(np.float32)
+        rate = k + float(customers["churn_base"]) * tenure
+        return rng.gamma(k, 1.0 / rate, size=n).astype(np.float32)
+    period = int(customers["period_ticks"])
+    theta = rng.beta(float(customers["propensity_alpha"]), float(customers["propensity_beta"]) + tenure / period,
+                     size=n)
+    return (per_tick_hazard(theta, period) / base_hazard(customers)).astype(np.float32)
 
 
 def draw_traits(rng: np.random.Generator, b2b: np.ndarray, customers: Any) -> tuple[np.ndarray, np.ndarray]:

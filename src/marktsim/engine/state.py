@@ -100,7 +100,7 @@ def initial_columns(
     tenure[provider < 0] = 0
     has = provider >= 0
     known = has & crm[np.maximum(provider, 0)] & (tenure >= c["t_known"])
-    propensity = draw_propensity(rng, n, c)  # last: without propensities the stream is as before
+    propensity = draw_propensity(rng, tenure, c)  # last: without propensities the stream is as before
     deal_prone, contract = draw_traits(rng, b2b, c)  # likewise: traits with share 0 draw nothing
     return Columns(
         provider=provider,
