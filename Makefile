@@ -9,7 +9,7 @@ DEMO_ARGS ?= hydra/launcher=joblib
 # a Python 3.12 for the second test run (Mesa 3.4+ lines); empty when none is installed
 PY312  ?= $(shell for p in $$HOME/.pyenv/versions/3.12*/bin/python3.12 /usr/local/bin/python3.12 /usr/bin/python3.12 $$(command -v python3.12); do "$$p" -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && { echo "$$p"; break; }; done)
 
-.PHONY: install demo test test-main test-py312 report bench validate dashboard calibrate-example mutation clean
+.PHONY: install demo test test-main test-py312 report bench validate studies dashboard calibrate-example mutation clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,8 +50,15 @@ calibrate-example: install
 	  market.n_competitors=0 firm.budget=0 firm.capacity=null market.acquisition_max=0 \
 	  customers.wom_positive=0 customers.initial_tenure_mean=0 market.n_customers=20000
 
+# docs/validation.md: the checks, then the study findings its claims table quotes
 validate: install
 	$(BIN)/python -m marktsim.analysis.validation --size full --out docs
+	$(BIN)/marktsim-study render
+	$(BIN)/marktsim-study check
+
+# every study of experiments/ (about 1.5 hours on 2 cores): sweeps, findings, figures, pages
+studies: install
+	$(BIN)/marktsim-study run --all
 
 # mutation testing (mutmut 3): every module of the model, with the tests of meaning on the numpy
 # engine (pyproject.toml [tool.mutmut]); incremental: a rerun tests only what changed. Per module:

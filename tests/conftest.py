@@ -30,12 +30,15 @@ def z_score(observed: float, n: float, p: float) -> float:
 
 def rules_for(adoption_response=1.0, **customers):
     """The formulas' parameters (``engine.rules.Rules``) of the default customers with some
-    keys changed, e.g. ``rules_for(churn_base=0.01)`` (and the market's ν)."""
+    keys changed, e.g. ``rules_for(churn_base=0.01)`` (and the market's ν). Without latent
+    propensities (propensity none) unless `customers` says otherwise, so that churn_base is the
+    base hazard the formulas use."""
     from omegaconf import OmegaConf
 
     from marktsim.engine.rules import rules_from
 
-    return rules_from({**OmegaConf.to_container(load_config().customers), **customers}, adoption_response)
+    return rules_from({**OmegaConf.to_container(load_config().customers), "propensity": "none", **customers},
+                      adoption_response)
 
 
 SMALL = ["market.n_customers=400", "horizon=12"]

@@ -215,10 +215,11 @@ def test_a_time_series_of_adoption_recovers_the_diffusion_coefficients(tmp_path)
     data = _write(tmp_path / "adoption.csv", "tick,share\n" + "".join(
         f"{r.tick},{r.share}\n" for r in truth.itertuples() if r.tick % 3 == 0))
     overrides = ["market=growing", "market.n_competitors=0", "market.adopted_share=0", "market.network=global",
-                 "customers.churn_base=0", "customers.churn_dissatisfaction=0", "customers.alpha_new=0",
+                 "customers.propensity=none", "customers.churn_base=0", "customers.churn_dissatisfaction=0",
+                 "customers.alpha_new=0",
                  "customers.alpha_est=0", "customers.satisfaction_init=1", "customers.wom_negative=0",
                  "strategy.retention_share=0", "firm.capacity=null", f"market.n_customers={n}", "firm.budget=2000",
-                 "market.acquisition_scale=2.0"]
+                 "market.acquisition_scale=2.0", "market.adoption_response=1.0"]  # as bass_config
     budget_pressure = 0.05 * -np.expm1(-2000 / (2.0 * n))  # P at a_max = 0.05
     result = marktsim.calibrate(data, out=tmp_path / "out", overrides=overrides, seed=1,
                                 fit=["market.acquisition_max=0.005:0.5", "customers.wom_positive=0:0.3"], **FAST)

@@ -35,7 +35,11 @@ def job_dirs(root: Path) -> list[Path]:
 
 
 def sweep_size(name: str) -> int:
-    params = OmegaConf.load(CONFIG_DIR / "experiment" / f"{name}.yaml").hydra.sweeper.params
+    spec = OmegaConf.load(CONFIG_DIR / "experiment" / f"{name}.yaml")
+    while "hydra" not in spec:  # an experiment that extends another (defaults: - /experiment/<parent>)
+        parent = next(d for d in spec.defaults if isinstance(d, str) and d.startswith("/experiment/"))
+        spec = OmegaConf.load(CONFIG_DIR / "experiment" / f"{parent.removeprefix('/experiment/')}.yaml")
+    params = spec.hydra.sweeper.params
     n = 1
     for value in params.values():
         text = str(value)
@@ -48,14 +52,14 @@ def sweep_size(name: str) -> int:
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_every_experiment_composes_and_validates(name):
-    cfg = load_config([f"experiment={name}", "design.chunk=0"] if name == "sensitivity" else [f"experiment={name}"])
+    cfg = load_config([f"experiment={name}", "design.chunk=0"] if name.startswith("sensitivity") else [f"experiment={name}"])
     assert cfg.name.startswith(name)
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_every_experiment_runs_at_tiny_size(name, tmp_path):
     marktsim(f"experiment={name}", *TINY, "progress=off", cwd=tmp_path)
-    folder = load_config([f"experiment={name}", "design.chunk=0"] if name == "sensitivity" else
+    folder = load_config([f"experiment={name}", "design.chunk=0"] if name.startswith("sensitivity") else
                          [f"experiment={name}"]).name
     jobs = job_dirs(tmp_path / "results" / folder)
     assert len(jobs) == sweep_size(name)

@@ -67,7 +67,7 @@ def test_zero_capacity_loses_each_unit_after_exactly_max_wait_ticks(max_wait):
     t + max_wait (§7.2), so losses start at tick max_wait + 1 with the demand of tick 1."""
     res = simulate(load_config(["market.n_customers=300", "horizon=8", "firm.capacity=0",
                                 f"customers.max_wait={max_wait}", "market.acquisition_max=0",
-                                "customers.wom_positive=0", "customers.churn_base=0",
+                                "customers.wom_positive=0", "customers.propensity=none", "customers.churn_base=0",
                                 "customers.churn_dissatisfaction=0"]))
     f = res.timeseries[res.timeseries.firm == "focal"].sort_values("tick")
     assert (f.served_units == 0).all() and (f.utilisation[f.demand_units > 0] == 1).all()

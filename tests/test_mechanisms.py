@@ -94,7 +94,7 @@ def test_detractors_lower_a_firms_acquisitions(network):
                                   "customers.wom_positive=0.4", f"customers.wom_negative={q_neg}",
                                   "customers.satisfaction_init=0.6", "horizon=12", "firm.capacity=null"])
         total = 0
-        for rep in range(2):
+        for rep in range(4):  # enough wins for a 4-sigma difference (Poisson standard errors)
             model = MarketModel(cfg, replicate=rep)
             col = model.columns
             mine = np.flatnonzero(col.provider == 0)
@@ -126,7 +126,7 @@ def test_word_of_mouth_wins_customers_and_referrals_start_with_a_higher_bond():
 def test_b2b_customers_churn_less_than_b2c_customers():
     """Without poaching, churn is intrinsic only: B2B customers leave at about half the rate."""
     cfg = load_config(["market.n_customers=4000", "horizon=36", "customers.b2b_share=0.5", "market.acquisition_max=0",
-                       "customers.wom_positive=0", "customers.churn_base=0.03"])
+                       "customers.wom_positive=0", "customers.propensity=none", "customers.churn_base=0.03"])
     seg = simulate(cfg, replicates=2).segments.groupby("kind", observed=True)[["lost", "customers"]].sum()
     b2b, b2c = seg.loc["B2B", "lost"], seg.loc["B2C", "lost"] * seg.loc["B2B", "customers"] / seg.loc["B2C", "customers"]
     # expected ratio 0.5 (b2b_churn_factor); ask for B2B below B2C by 4 Poisson standard errors
@@ -145,7 +145,8 @@ def test_unsaturated_intrinsic_leavers_become_prospects():
     losses, and the prospects are the rest of the market."""
     n = 2000
     cfg = load_config(["market=growing", "market.adopted_share=1", f"market.n_customers={n}", "horizon=24",
-                       "customers.churn_base=0.05", "market.acquisition_max=0", "customers.wom_positive=0"])
+                       "customers.propensity=none", "customers.churn_base=0.05", "market.acquisition_max=0",
+                       "customers.wom_positive=0"])
     model = MarketModel(cfg)
     customers = n
     for _ in range(24):
@@ -297,7 +298,7 @@ def test_incentives_win_deal_prone_customers_who_bond_less_and_leave_when_the_di
     the surge alone."""
     base = BASE + ["customers.deal_prone_share=0.5", "customers.incentive_end_churn=3", "customers.incentive_months=3",
                    "horizon=36", "market.n_customers=12000", "market.acquisition_max=0", "customers.wom_positive=0",
-                   "customers.churn_base=0.02"]
+                   "customers.propensity=none", "customers.churn_base=0.02"]
     off = simulate(load_config(base))
     assert (off.timeseries.won_incentive == 0).all() and (off.timeseries.incentive_spend == 0).all()
     model = MarketModel(load_config(base + ["strategy.incentive_share=0.4"]))
@@ -333,7 +334,8 @@ def test_churn_contagion_follows_its_law_tick_by_tick():
     cfg = load_config([f"market.n_customers={n}", "horizon=40", "market.n_competitors=1", "market.network=global",
                        "market.acquisition_max=0", "customers.wom_positive=0", "customers.wom_negative=0",
                        "customers.churn_dissatisfaction=0", "customers.bond_protection=0", "customers.b2b_share=0",
-                       f"customers.churn_base={h}", f"customers.churn_contagion={c}", "firm.capacity=null"])
+                       "customers.propensity=none", f"customers.churn_base={h}", f"customers.churn_contagion={c}",
+                       "firm.capacity=null"])
     z = []
     for rep in range(2):
         model = MarketModel(cfg, replicate=rep).run()

@@ -46,6 +46,17 @@ def test_sample_is_reproducible_and_chunks_cover_it_once():
     assert "dummy" not in sample.values(a.iloc[0])
 
 
+def test_held_factors_leave_the_sample_and_keep_the_run_value():
+    """sensitivity.hold takes a factor out of the sample: one column and (for Sobol) N points fewer;
+    the other factors' points are those of a sample without it (the same seed, the same design)."""
+    held = sens_block(hold=["firm.onboarding_cost"])
+    design = sample.sample_design(held)
+    assert "firm.onboarding_cost" not in design.columns and "firm.budget_share" in design.columns
+    assert len(design) == sample.size(held) == 8 * (2 + 2)
+    alone = sample.sample_design(sens_block(factors=["firm.budget_share=0.02:0.2"]))
+    pd.testing.assert_frame_equal(design, alone)
+
+
 @pytest.mark.parametrize("overrides, message", [
     (["sensitivity.method=morris"], "sensitivity.factors = [] with sensitivity.method"),
     (["sensitivity.method=morris", "sensitivity.factors=[\"firm.budget_share=0:0.2\"]"], "design.chunk = None"),
@@ -56,6 +67,10 @@ def test_sample_is_reproducible_and_chunks_cover_it_once():
     (["sensitivity.method=sobol", "sensitivity.factors=[\"firm.budget_share=0:0.2\"]", "design.chunk=0",
       "sensitivity.samples=100"], "sensitivity.samples = 100 is not a power of two"),
     (['sensitivity.factors=["firm.budget=0:x"]'], "sensitivity.factors"),
+    (["sensitivity.method=morris", "sensitivity.factors=[\"firm.budget_share=0:0.2\"]", "design.chunk=0",
+      "sensitivity.hold=[firm.margin]"], "sensitivity.hold = ['firm.margin'] names 'firm.margin', which is not a factor"),
+    (["sensitivity.method=morris", "sensitivity.factors=[\"firm.budget_share=0:0.2\"]", "design.chunk=0",
+      "sensitivity.hold=[firm.budget_share]"], "every factor held"),
     (['sensitivity.factors=["firm.margin=0:2"]'], "firm.margin = 2 is out of range"),
     (['sensitivity.factors=["firm.priority=0:1"]'], "is not numeric"),
 ])
@@ -77,7 +92,7 @@ def test_sobol_sweep_report_and_a_parameter_that_does_not_enter(tmp_path):
     profit but not churn, and the dummy enters nothing: with common random numbers every point
     differing only in them has identical churn, so their churn indices are 0 (up to rounding),
     while the budget's total index for NPV is clearly above the noise."""
-    factors = '["firm.budget_share=0.02:0.2","firm.onboarding_cost=0:100","customers.churn_base=0.002:0.02"]'
+    factors = '["firm.budget_share=0.02:0.2","firm.onboarding_cost=0:100","customers.propensity_alpha=0.3:1.0"]'
     marktsim("-m", "sensitivity.method=sobol", f"sensitivity.factors={factors}", "sensitivity.samples=16",
              "sensitivity.chunks=4", "design.chunk=range(0,4)", "name=sens", "hydra/launcher=joblib", *SMALL,
              cwd=tmp_path)
@@ -98,7 +113,7 @@ def test_sobol_sweep_report_and_a_parameter_that_does_not_enter(tmp_path):
 
 
 def test_report_names_missing_chunks(tmp_path):
-    factors = '["firm.budget_share=0.02:0.2","customers.churn_base=0.002:0.02"]'
+    factors = '["firm.budget_share=0.02:0.2","customers.propensity_alpha=0.3:1.0"]'
     marktsim("-m", "sensitivity.method=morris", f"sensitivity.factors={factors}", "sensitivity.trajectories=4",
              "sensitivity.chunks=3", "design.chunk=0,2", "name=part", *SMALL, cwd=tmp_path)
     sweep = next((tmp_path / "results" / "part").iterdir())

@@ -37,7 +37,8 @@ def test_customer_views_are_created_on_first_access_only():
 
 
 def test_writing_a_view_changes_the_column_and_the_next_tick_sees_it():
-    model = MarketModel(load_config(CFG + ["customers.bond_decay=0.1"]))
+    # 2 000 customers: with about 0.5 % won per tick, the focal firm wins some in one tick
+    model = MarketModel(load_config(["market.n_customers=2000", "horizon=10", "customers.bond_decay=0.1"]))
     focal_customers = [c for c in model.customers if c.provider == 0]
     for c in focal_customers:
         c.provider = 1
@@ -50,7 +51,8 @@ def test_writing_a_view_changes_the_column_and_the_next_tick_sees_it():
 def test_a_bond_written_through_a_view_decays_in_the_next_tick():
     """Nobody moves (no churn, no pull): the customer's bond 1.0 decays by δ_b = 0.1 and
     gains nothing beyond 1: b ← 1·(1 − 0.1) + (1 − 1)·gain."""
-    still = ["customers.churn_base=0", "customers.churn_dissatisfaction=0", "market.acquisition_max=0",
+    still = ["customers.propensity=none", "customers.churn_base=0", "customers.churn_dissatisfaction=0",
+             "market.acquisition_max=0",
              "customers.wom_positive=0", "customers.bond_decay=0.1"]
     model = MarketModel(load_config(CFG + still))
     c = model.customers[0]

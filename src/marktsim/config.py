@@ -51,6 +51,14 @@ def _find_config_dir() -> Path:
 
 CONFIG_DIR = _find_config_dir()
 SCHEMA: dict[str, Param] = flat_schema()
+# keys that do nothing under a churn-propensity option (docs/model.md §5): a value other than the
+# default is refused, so that nobody sets a key and silently gets no effect
+UNUSED_WITH_PROPENSITY = {
+    "beta": ("customers.churn_base", "customers.propensity_shape"),
+    "gamma": ("customers.propensity_alpha", "customers.propensity_beta", "customers.period_ticks"),
+    "none": ("customers.propensity_shape", "customers.propensity_alpha", "customers.propensity_beta",
+             "customers.period_ticks"),
+}
 SCHEMA_NAME = "marktsim_schema"  # the structured base config's name in Hydra's ConfigStore
 
 
@@ -149,6 +157,10 @@ def _check(param: Param, value: Any) -> str | None:
                 return f"has a categorical factor {spec!r}"
         if len({x.split("=", 1)[0].strip() for x in value}) != len(value):
             return "names a key twice"
+        return None
+    if kind == "keys":
+        if not isinstance(value, list) or not all(isinstance(x, str) and x for x in value):
+            return "is not a list of config keys"
         return None
     if kind in ("floats3", "floats"):
         if not isinstance(value, list) or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value):
@@ -355,6 +367,13 @@ def _check_consistency(flat: dict[str, Any]) -> None:
             raise ConfigError(
                 f"invalid config: market.initial_shares = {shares} sums to {sum(shares):.6g}; allowed: shares summing to 1"
             )
+    kind = flat["customers.propensity"]
+    for key in UNUSED_WITH_PROPENSITY[kind]:
+        if flat[key] != SCHEMA[key].default:
+            raise ConfigError(
+                f"invalid config: {key} = {flat[key]} is not used with customers.propensity = {kind!r} "
+                f"(docs/model.md §5); allowed: its default {SCHEMA[key].default}, or a customers.propensity that uses it"
+                + (" (none or gamma)" if key == "customers.churn_base" else ""))
     if flat["market.saturated"] and flat["market.adopted_share"] != 1.0:
         raise ConfigError(
             f"invalid config: market.adopted_share = {flat['market.adopted_share']} with market.saturated = true; "
@@ -380,6 +399,15 @@ def _check_consistency(flat: dict[str, Any]) -> None:
         if not flat["sensitivity.factors"]:
             raise ConfigError(f"invalid config: sensitivity.factors = [] with sensitivity.method = {method!r}; "
                               "allowed: at least one key=low:high")
+        varied = [spec.split("=", 1)[0].strip() for spec in flat["sensitivity.factors"]]
+        stray = [k for k in flat["sensitivity.hold"] if k not in varied]
+        if stray:
+            raise ConfigError(f"invalid config: sensitivity.hold = {flat['sensitivity.hold']} names {stray[0]!r}, which "
+                              f"is not a factor; allowed: keys of sensitivity.factors ({', '.join(varied)})")
+        if not set(varied) - set(flat["sensitivity.hold"]):
+            raise ConfigError(f"invalid config: sensitivity.factors = {flat['sensitivity.factors']} with "
+                              f"sensitivity.method = {method!r} and every factor held; allowed: at least one key=low:high "
+                              "not in sensitivity.hold")
         chunks = flat["sensitivity.chunks"]
         if flat["design.chunk"] is None or flat["design.chunk"] >= chunks:
             raise ConfigError(

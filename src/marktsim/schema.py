@@ -54,6 +54,8 @@ class Sensitivity:
     method: Optional[str] = key(None, "global sensitivity analysis: each job runs one chunk of SALib's Morris or "
                                 "Sobol sample", choices=("morris", "sobol"), null_means="no sensitivity analysis")
     factors: List[str] = key([], "varied parameters, each key=low:high (a numeric key of this table)", kind="factors")
+    hold: List[str] = key([], "keys of `factors` left out of the sample and held at the run's config value (e.g. "
+                          "the decision between two fixed values of rho)", kind="keys")
     dummy: bool = key(True, "add a dummy factor that enters nothing (its indices show the noise floor)")
     trajectories: int = key(20, "Morris: number of trajectories r", symbol="r", low=2, high=10_000)
     levels: int = key(4, "Morris: grid levels p (even)", symbol="p", low=2, high=100)
@@ -121,20 +123,20 @@ class Customers:
     switch_noise: float = key(0.01, "weight of a random rival for intrinsic leavers", "1/tick", "ε", 0, 1)
     loyalty_growth_max: float = key(0.3, "maximal growth of revenue per unit with tenure", "1", "g_max", 0, 100)
     loyalty_growth_time: float = key(24.0, "time scale of that growth", "ticks", "τ", 1e-9, INF)
-    wom_positive: float = key(0.03, "pull of a rival whose every contact is its promoter", "1/tick", "q_wom", 0, 1)
+    wom_positive: float = key(0.043, "pull of a rival whose every contact is its promoter", "1/tick", "q_wom", 0, 1)
     wom_negative: float = key(0.03, "push-back per share of detractor contacts", "1/tick", "q_neg", 0, 1)
     promoter_threshold: float = key(0.8, "satisfaction from which a customer promotes its provider", "1", "θ_pro", 0, 1)
     detractor_threshold: float = key(0.4, "satisfaction up to which a customer detracts", "1", "θ_det", 0, 1)
     referral_bonus: float = key(0.1, "extra starting bond of a customer won by word of mouth", "1", "Δ_ref", 0, 1)
     initial_tenure_mean: float = key(36.0, "mean tenure of initial customers (geometric)", "ticks", "", 0, 10_000)
-    propensity: str = key("none", "latent churn propensity z_i of each customer, drawn once and kept when it moves: "
+    propensity: str = key("beta", "latent churn propensity z_i of each customer, drawn once and kept when it moves: "
                           "none (z = 1), gamma (mean 1 at tenure 0), beta (a per-period leaving probability θ_i; "
                           "initial customers drawn from the survivors of their tenure)", symbol="z_i",
                           choices=("none", "gamma", "beta"))
     propensity_shape: float = key(1.0, "gamma propensity: shape k (variance 1/k; mean 1 at tenure 0)", "1", "k", 1e-3, 1000)
-    propensity_alpha: float = key(1.0, "beta propensity: α of θ_i ~ Beta(α, β), the probability of leaving per period",
+    propensity_alpha: float = key(0.52, "beta propensity: α of θ_i ~ Beta(α, β), the probability of leaving per period",
                                   "1", "α", 1e-3, 1000)
-    propensity_beta: float = key(1.0, "beta propensity: β of θ_i ~ Beta(α, β)", "1", "β", 1e-3, 1000)
+    propensity_beta: float = key(2.45, "beta propensity: β of θ_i ~ Beta(α, β)", "1", "β", 1e-3, 1000)
     period_ticks: int = key(12, "beta propensity: ticks per period of θ_i (12: θ_i is an annual probability)", "ticks",
                             "P", 1, 1200)
     churn_contagion: float = key(0.0, "rise of the churn hazard per share of contacts who left their provider in the "
@@ -298,6 +300,8 @@ class Param:
             text = "null or a list of numbers >= 0 summing to 1"
         elif self.kind == "factors":
             text = "a list of key=low:high entries, numeric keys within their ranges"
+        elif self.kind == "keys":
+            text = "a list of config keys"
         else:
             lo = "-inf" if self.low is None else _fmt(self.low)
             hi = "inf" if self.high is None else _fmt(self.high)

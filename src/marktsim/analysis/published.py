@@ -31,7 +31,7 @@ COHORT = ["market=growing", "market.adopted_share=1", "market.n_competitors=0", 
 VARIANTS = {
     "marktsim, default behaviour, beta propensities": (COHORT, None),
     "marktsim, default behaviour, no heterogeneity": (
-        COHORT, ["customers.churn_base=0.0005:0.2", "customers.bond_protection=0:1"]),
+        COHORT + ["customers.propensity=none"], ["customers.churn_base=0.0005:0.2", "customers.bond_protection=0:1"]),
     "marktsim reduced to the sBG (h_s = κ = 0, no B2B)": (
         COHORT + ["customers.churn_dissatisfaction=0", "customers.bond_protection=0", "customers.b2b_share=0"], None),
 }
@@ -97,7 +97,8 @@ class Adoption:
 
 
 AC_OVERRIDES = ["market=growing", "market.n_competitors=0", "market.adopted_share=0", "market.network=global",
-                "customers.churn_base=0", "customers.churn_dissatisfaction=0", "customers.alpha_new=0",
+                "market.adoption_response=1.0", "customers.propensity=none", "customers.churn_base=0",
+                "customers.churn_dissatisfaction=0", "customers.alpha_new=0",
                 "customers.alpha_est=0", "customers.satisfaction_init=1", "customers.wom_negative=0",
                 "strategy.retention_share=0", "firm.capacity=null", "market.acquisition_scale=2.0"]
 M_PUBLISHED = 16_895  # thousand units, Bass (1969)
@@ -233,10 +234,12 @@ def markdown(fits: list[Fit], ac: Adoption | None, rec: Recovery | None) -> str:
             f"p = {12 * ac.p_month[0]:.4f} and q = {12 * ac.q_month[0]:.3f} per year; forecast error over 1958–1961 "
             f"{ac.forecast_mape:.2f} %. Published: {pub}.", "",
             f"The default growing market (`market=growing`) adopts with p = {ac.default_p_month:.4f} and "
-            f"q = {ac.default_q_month:.4f} per month (ν·Σ P_k at the firms' budgets, and q_wom): its imitation "
-            f"coefficient is in the published range (about {12 * ac.default_q_month:.2f} a year), its innovation "
-            f"coefficient {ac.default_p_month / ac.p_month[0]:.0f} times the room air conditioners' and "
-            f"{ac.default_p_month / (0.03 / 12):.0f} times the meta-analytic mean (0.03 a year).", "",
+            f"q_wom = {ac.default_q_month:.4f} per month (ν·Σ P_k at the firms' budgets at tick 1, and the "
+            "word-of-mouth key; the effective imitation coefficient is q_wom times the share of adopters who "
+            f"promote): its innovation coefficient is {ac.default_p_month / (0.03 / 12):.2f} times the "
+            "meta-analytic mean of 0.03 a year, to which ν was calibrated, and "
+            f"{ac.default_p_month / ac.p_month[0]:.1f} times the room air conditioners'. The fitted Bass "
+            "coefficients of the default growing market, with intervals: docs/model.md §9.", "",
         ]
     if rec is not None:
         table = rec.table.assign(share=lambda d: d.share.map(lambda v: f"{v:.2f}"),

@@ -153,17 +153,24 @@ def horizon_table(sweep: Sweep, firm: str = "focal") -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
 
 
-def new_vs_established(sweep: Sweep, firm: str = "focal") -> pd.DataFrame:
-    """Monthly churn of new and of established customers per condition (mean, interval over runs):
-    Σ lost_new / Σ customers_new and Σ (lost − lost_new) / Σ (customers at start − customers_new)."""
+def churn_split_per_run(sweep: Sweep, firm: str = "focal") -> pd.DataFrame:
+    """Per run (columns condition, run, job, replicate): monthly churn of new and of established
+    customers, Σ lost_new / Σ customers_new and Σ (lost − lost_new) / Σ (customers at start −
+    customers_new) over the ticks (tick 1, which has no recorded start count, left out)."""
     ts = sweep.timeseries[sweep.timeseries.firm == firm].sort_values(["run", "tick"])
     ts = ts.assign(start=ts.groupby("run", observed=True).customers.shift(1))
-    ts = ts[ts.start.notna()]  # tick 1 has no recorded start count; it is left out
-    per_run = ts.groupby(["condition", "run"], observed=True).agg(
+    ts = ts[ts.start.notna()]
+    per_run = ts.groupby(["condition", "run", "job", "replicate"], observed=True).agg(
         lost_new=("lost_new", "sum"), new=("customers_new", "sum"), lost=("lost", "sum"), start=("start", "sum"))
     per_run["churn_new"] = per_run.lost_new / per_run.new.replace(0, np.nan)
     per_run["churn_established"] = (per_run.lost - per_run.lost_new) / (per_run.start - per_run.new).replace(0, np.nan)
-    return grouped_ci(per_run.reset_index(), ["condition"], ["churn_new", "churn_established"])
+    return per_run.reset_index()
+
+
+def new_vs_established(sweep: Sweep, firm: str = "focal") -> pd.DataFrame:
+    """Monthly churn of new and of established customers per condition (mean, interval over runs;
+    ``churn_split_per_run``)."""
+    return grouped_ci(churn_split_per_run(sweep, firm), ["condition"], ["churn_new", "churn_established"])
 
 
 def _numeric_design(conditions: list[str]) -> pd.DataFrame | None:

@@ -51,8 +51,10 @@ def outputs_per_point(summary: pd.DataFrame, firm: str = "focal") -> pd.DataFram
     return focal.groupby("point")[list(OUTPUTS)].mean().sort_index()
 
 
-def analyse(sens: DictConfig, per_point: pd.DataFrame, replicates: int = 1) -> Analysis:
-    """Morris or Sobol indices of every output; raises SensitivityIncomplete if points are missing."""
+def analyse(sens: DictConfig, per_point: pd.DataFrame, replicates: int = 1,
+            outputs: tuple[str, ...] = OUTPUTS) -> Analysis:
+    """Morris or Sobol indices of every output (columns of `per_point`); raises
+    SensitivityIncomplete if points are missing."""
     design = sample.sample_design(sens)
     missing = sorted(set(design.point) - set(per_point.index))
     if missing:
@@ -63,7 +65,7 @@ def analyse(sens: DictConfig, per_point: pd.DataFrame, replicates: int = 1) -> A
     prob = sample.problem(sens)
     x = sample.unit_sample(sens)
     rows = []
-    for output in OUTPUTS:
+    for output in outputs:
         y = per_point.loc[design.point, output].to_numpy(dtype=float)
         if sens.method == "morris":
             from SALib.analyze import morris
@@ -102,7 +104,7 @@ def above_noise(analysis: Analysis) -> pd.Series:
     return out
 
 
-def figure(analysis: Analysis, out, lab: dict) -> str:
+def figure(analysis: Analysis, out, lab: dict, outputs: tuple[str, ...] = OUTPUTS, name: str | None = None) -> str:
     """A ranked bar chart per output with 95 % intervals; returns the file name."""
     import matplotlib
 
@@ -112,9 +114,9 @@ def figure(analysis: Analysis, out, lab: dict) -> str:
 
     sns.set_theme(style="whitegrid", context="paper")
     table = analysis.indices
-    fig, axes = plt.subplots(1, len(OUTPUTS), figsize=(5.2 * len(OUTPUTS), 0.32 * table.parameter.nunique() + 1.6))
+    fig, axes = plt.subplots(1, len(outputs), figsize=(5.2 * len(outputs), 0.32 * table.parameter.nunique() + 1.6))
     colors = sns.color_palette("colorblind", 2)
-    for ax, output in zip(axes, OUTPUTS):
+    for ax, output in zip(axes, outputs):
         g = table[table.output == output].iloc[::-1]
         y = np.arange(len(g))
         if analysis.method == "morris":
@@ -127,7 +129,7 @@ def figure(analysis: Analysis, out, lab: dict) -> str:
             ax.legend(fontsize=7, loc="lower right")
         ax.set_yticks(y, g.parameter, fontsize=7)
     fig.tight_layout()
-    name = f"sensitivity_{analysis.method}.png"
+    name = name or f"sensitivity_{analysis.method}.png"
     fig.savefig(out / name, dpi=110)
     plt.close(fig)
     return name

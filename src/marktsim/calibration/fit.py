@@ -23,7 +23,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from marktsim.calibration.data import Data, Series, Survival
-from marktsim.config import SCHEMA, ConfigError, Factor, parse_factor, plain_raw, validate
+from marktsim.config import SCHEMA, UNUSED_WITH_PROPENSITY, ConfigError, Factor, parse_factor, plain_raw, validate
 from marktsim.model import MarketModel, prepare_engine
 
 Z95 = 1.959963984540054
@@ -72,9 +72,21 @@ def default_fit(data: Data, cfg: DictConfig) -> list[str]:
     if column in ("customers", "share", "won", "won_by_wom"):
         return ["market.acquisition_max=0.0005:0.3", "customers.wom_positive=0:0.3"]
     if column in ("churn_rate", "lost", "lost_intrinsic"):
+        if cfg.customers.propensity == "beta":  # the base churn then follows from α and β (§5)
+            return ["customers.propensity_alpha=0.05:20", "customers.churn_dissatisfaction=0:0.5"]
         return ["customers.churn_base=0.0005:0.1", "customers.churn_dissatisfaction=0:0.5"]
     raise ConfigError(f"invalid option: no default --fit for the column {column!r}; allowed: give the keys to fit, "
                       "--fit KEY=LOW:HIGH")
+
+
+def check_used(params: Sequence[Parameter], cfg: DictConfig) -> None:
+    """Refuse a fitted key that the scenario does not use."""
+    kind = str(cfg.customers.propensity)
+    for p in params:
+        if p.key in UNUSED_WITH_PROPENSITY[kind]:
+            raise ConfigError(f"invalid option: --fit {p.key}: not used with customers.propensity={kind} "
+                              "(docs/model.md §5); allowed: a key the scenario uses, or another "
+                              "customers.propensity")
 
 
 def parameters(specs: Sequence[str]) -> list[Parameter]:

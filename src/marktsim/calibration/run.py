@@ -78,14 +78,19 @@ def prepare(data: str | Path, fit: Sequence[str] | None = None, holdout: int = 0
         raise ConfigError(f"invalid option: --holdout {holdout} leaves nothing to fit ({observed.periods} "
                           f"{'periods after period 0' if isinstance(observed, Survival) else 'points'} in "
                           f"{observed.source}); allowed: at most {observed.periods - 1}")
-    extra = [f"customers.period_ticks={period_ticks}"] if isinstance(observed, Survival) else []
+    extra = []
     base = compose_config(list(overrides), config_dir)
-    if isinstance(observed, Survival) and not fit and validate(base).customers.propensity == "none":
+    kind = validate(base).customers.propensity
+    if isinstance(observed, Survival) and not fit and kind == "none":
         extra.append("customers.propensity=beta")  # survival data without --fit: the sBG family (docs)
+        kind = "beta"
+    if isinstance(observed, Survival) and kind == "beta":
+        extra.append(f"customers.period_ticks={period_ticks}")  # θ_i is a probability per data period
     need = f.horizon(observed, period_ticks)
     raw = compose_config([*overrides, *extra, f"horizon={need}"], config_dir)
     cfg = validate(raw)
     params = f.parameters(list(fit) if fit else f.default_fit(observed, cfg))
+    f.check_used(params, cfg)
     if used < len(params):
         raise ConfigError(f"invalid option: {used} usable {'periods' if isinstance(observed, Survival) else 'points'}"
                           f" in {observed.source} for {len(params)} fitted keys; allowed: at least as many usable "

@@ -22,9 +22,15 @@ from marktsim.config import SCHEMA, ConfigError, parse_factor
 DUMMY = "dummy"
 
 
+def varied(sens: DictConfig) -> list[str]:
+    """The factor specs that are sampled: `factors` without the keys in `hold`."""
+    held = set(sens.get("hold") or [])
+    return [spec for spec in sens.factors if spec.split("=", 1)[0].strip() not in held]
+
+
 def problem(sens: DictConfig) -> dict:
     """SALib's problem dictionary: factor names (config keys, then the dummy) and bounds."""
-    factors = [parse_factor(spec) for spec in sens.factors]
+    factors = [parse_factor(spec) for spec in varied(sens)]
     names = [f.key for f in factors]
     bounds = [list(f.bounds) for f in factors]
     if sens.dummy:
@@ -49,7 +55,7 @@ def unit_sample(sens: DictConfig) -> np.ndarray:
 
 def size(sens: DictConfig) -> int:
     """Number of points of the sample."""
-    k = len(sens.factors) + (1 if sens.dummy else 0)
+    k = len(varied(sens)) + (1 if sens.dummy else 0)
     return int(sens.trajectories) * (k + 1) if sens.method == "morris" else int(sens.samples) * (k + 2)
 
 

@@ -199,7 +199,7 @@ def fail_interrupted(study) -> int:
 
     stale = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     for trial in stale:
-        study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+        study.tell(trial.number, state=TrialState.FAIL)
     return len(stale)
 
 
@@ -247,13 +247,18 @@ def run_trials(url: str, raw: DictConfig, space: Space, settings: Settings, n_tr
 
 def trials_table(study, churn_max: float | None) -> pd.DataFrame:
     """One row per completed trial: its parameters, mean NPV, its standard error, churn, feasibility."""
-    rows = []
-    for t in completed_trials(study):
-        row = {"trial": t.number, **t.params, "npv": t.value, "npv_se": t.user_attrs.get("npv_se"),
-               "churn_annual": t.user_attrs.get("churn_annual")}
-        row["feasible"] = churn_max is None or row["churn_annual"] <= churn_max
-        rows.append(row)
-    return pd.DataFrame(rows)
+    from optuna.trial import TrialState
+
+    frame = study.trials_dataframe(attrs=("number", "value", "params", "user_attrs", "state"))
+    if frame.empty:
+        return pd.DataFrame()
+    frame = frame[frame.state == TrialState.COMPLETE.name].drop(columns=["state"])
+    frame = frame.rename(columns=lambda c: c.removeprefix("params_").removeprefix("user_attrs_"))
+    frame = frame.rename(columns={"number": "trial", "value": "npv"})
+    params = [c for c in frame.columns if c not in ("trial", "npv", "npv_se", "churn_annual", "error")]
+    frame = frame[["trial", *params, "npv", "npv_se", "churn_annual"]].reset_index(drop=True)
+    frame["feasible"] = True if churn_max is None else frame.churn_annual <= churn_max
+    return frame
 
 
 def best_values(table: pd.DataFrame, space: Space) -> dict[str, object] | None:
