@@ -64,10 +64,11 @@ studies: install
 # engine (pyproject.toml [tool.mutmut]); incremental: a rerun tests only what changed. Per module:
 #   make mutation MODULES="marktsim.engine.rules*"      Report: tests/MUTATION.md
 MODULES ?=
+CORES ?= $(shell nproc 2>/dev/null || echo 2)
 mutation: install
 	$(BIN)/python -m pip install --quiet "mutmut>=3.3,<4"
-	MARKTSIM_TEST_ENGINES=numpy MARKTSIM_ENGINE=numpy $(BIN)/mutmut run $(MODULES)
-	$(BIN)/mutmut results
+	MARKTSIM_TEST_ENGINES=numpy MARKTSIM_ENGINE=numpy $(BIN)/mutmut run --max-children $(CORES) $(MODULES)
+	$(BIN)/python tests/mutation_table.py --survivors
 
 clean:
 	rm -rf $(VENV) .venv312 .pytest_cache

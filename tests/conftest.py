@@ -59,3 +59,14 @@ def engine(request, monkeypatch):
         pytest.skip("numba is not installed")
     monkeypatch.setenv("MARKTSIM_ENGINE", request.param)
     return request.param
+
+
+# Order of a run: the formula and bookkeeping unit tests first, the statistical comparison with
+# the per-agent reference (about a minute) last, so that a run stopped at its first failure
+# (`pytest -x`, as mutation testing runs it) stops early when a quick test already fails.
+_FIRST = ("tests/test_rules.py", "tests/test_kernels.py", "tests/test_books.py", "tests/test_policies.py")
+_LAST = ("tests/test_reference.py",)
+
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda item: 0 if item.nodeid.startswith(_FIRST) else 2 if item.nodeid.startswith(_LAST) else 1)

@@ -129,3 +129,36 @@ def test_summary_follows_its_definitions(run):
             assert f.won_incentive.sum() > 0 and f.lost_incentive.sum() > 0
         for key, value in expected.items():
             assert s[key] == pytest.approx(value, rel=1e-12, nan_ok=True), (name, key)
+
+
+# --------------------------------------------------------------------------- the bookkeeping functions alone
+
+def test_by_cell_counts_or_sums_per_firm_and_cell_and_drops_the_prospects():
+    from marktsim.engine.account import N_CELLS, by_cell
+
+    firm = np.array([0, 0, 1, 2, 1])  # 2 firms; index 2 = prospects
+    cells = np.array([0, 5, 5, 3, 5])
+    counts = by_cell(firm, cells, 2)
+    assert counts.shape == (2, N_CELLS) and counts.dtype == np.float64
+    assert counts.tolist() == [[1, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 2]]
+    sums = by_cell(firm, cells, 2, np.array([1.5, 2.0, 4.0, 100.0, 0.25]))
+    assert sums.tolist() == [[1.5, 0, 0, 0, 0, 2.0], [0, 0, 0, 0, 0, 4.25]]
+
+
+def test_retention_is_spent_only_by_firms_with_customers_at_the_start():
+    from marktsim.engine.account import Book, retention_spent
+
+    books = np.zeros((len(Book), 3))
+    books[Book.CUSTOMERS_START] = [0, 1, 40]
+    assert retention_spent(books, np.array([10.0, 20.0, 30.0])).tolist() == [0.0, 20.0, 30.0]
+
+
+def test_capex_is_booked_and_taken_from_profit_and_discounted_profit():
+    from marktsim.engine.account import M, METRICS, book_capex
+
+    row = np.zeros((2, len(METRICS)))
+    row[1, M["profit"]] = 1000.0
+    book_capex(row, 1, 400.0, 12, 0.01)
+    assert row[1, M["capex"]] == 400.0 and row[1, M["profit"]] == 600.0
+    assert row[1, M["discounted_profit"]] == pytest.approx(600.0 / 1.01 ** 12, rel=1e-12)
+    assert not row[0].any()  # the other firm untouched

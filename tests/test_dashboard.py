@@ -180,7 +180,23 @@ def test_dashboard_in_a_real_browser(dashboard_url):
         page.get_by_text("Monat: 1").first.wait_for(timeout=30_000)
         assert page.get_by_role("button", name="Zurücksetzen").count() == 1
         assert page.get_by_text("Modellparameter").count() >= 1 and page.get_by_text("Model Parameters").count() == 0
+        # Reset in German (once a traceback: chart series keyed by translated labels), then step
+        page.get_by_role("button", name="Zurücksetzen").click()
+        page.get_by_text("Monat: 0").first.wait_for(timeout=30_000)
+        page.get_by_role("button", name="Schritt", exact=True).click()
+        page.get_by_text("Monat: 1").first.wait_for(timeout=30_000)
+        time.sleep(1.0)
+        assert page.get_by_text("Traceback").count() == 0 and page.get_by_text("KeyError").count() == 0
         page.screenshot(path=str(ARTIFACTS / "dashboard-de.png"), full_page=True)
+        # and back to English: Reset and Step again, no traceback
+        page.get_by_role("button", name="en", exact=True).click()
+        page.get_by_text("What to watch for").first.wait_for(timeout=60_000)
+        page.get_by_role("button", name="Reset").click()
+        page.get_by_text("Month: 0").first.wait_for(timeout=30_000)
+        page.get_by_role("button", name="Step").click()
+        page.get_by_text("Month: 1").first.wait_for(timeout=30_000)
+        time.sleep(1.0)
+        assert page.get_by_text("Traceback").count() == 0 and page.get_by_text("KeyError").count() == 0
         browser.close()
     assert (ARTIFACTS / "dashboard-de.png").stat().st_size > 10_000
 
@@ -218,3 +234,15 @@ def test_mesa_captions_follow_the_language_switch():
         assert rendered(viz.solara.Button(label="Reset")) == {"Reset"}
     finally:
         app.language.set("en")
+
+
+def test_dashboard_command_starts_solara_without_its_upgrade_advice(monkeypatch):
+    """Solara's version check prints `pip install solara==…`, which would replace the pinned
+    release whose front-end is served offline; the command turns it off."""
+    from marktsim.dashboard import cli
+
+    started = []
+    monkeypatch.setenv("MARKTSIM_LANG", "en")  # restored after the test (the command sets it)
+    monkeypatch.setattr(cli.os, "execv", lambda exe, command: started.append(command))
+    cli.main(["--port", "8765", "--lang", "de"])
+    assert started and "--no-check-version" in started[0] and "127.0.0.1" in started[0]

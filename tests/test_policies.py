@@ -12,7 +12,7 @@ import pytest
 
 from marktsim.policies import Adaptive, CapacityAware, CapacityPolicy, FixedSplit, capacity_policy, strategy_policy
 
-STRATEGY = {"retention_share": 0.2, "policy": "fixed", "capacity_threshold": 0.9, "capacity_shift": 0.75,
+STRATEGY = {"retention_share": 0.2, "policy": "fixed", "capacity_threshold": 0.9, "capacity_shift": 0.6,
             "adapt_interval": 3, "adapt_step": 0.1}
 
 
@@ -28,7 +28,7 @@ def test_fixed_split_keeps_rho_whatever_happens():
 def test_capacity_aware_moves_that_share_of_the_acquisition_budget_into_retention():
     policy = strategy_policy({**STRATEGY, "policy": "capacity_aware"})
     assert isinstance(policy, CapacityAware)
-    assert policy.retention_share(0.95) == pytest.approx(0.2 + 0.75 * 0.8)  # = 0.8, not 0.2 + 0.75·0.2
+    assert policy.retention_share(0.95) == pytest.approx(0.2 + 0.6 * 0.8)  # = 0.68, not 0.2 + 0.6·0.2
     assert policy.retention_share(0.9) == 0.2  # at the threshold: not above it
     assert policy.retention_share(math.nan) == 0.2  # unlimited capacity never triggers
     assert CapacityAware(1.0, 0.5, 0.75).retention_share(2.0) == 1.0
@@ -63,9 +63,19 @@ def test_adaptive_tries_up_then_down_and_moves_towards_the_more_profitable_trial
 
 
 def test_adaptive_sums_profit_over_the_whole_window():
-    """Window sums, not the last tick: up earns 10+0+0, down 4+4+4."""
+    """Window sums, not the last tick: up earns 10+0+0 = 10, down 0+0+3 = 3 (the last ticks
+    alone, 0 against 3, would point the other way)."""
     policy = Adaptive(0.5, step=0.1, interval=3)
-    _feed(policy, [10, 0, 0, 4, 4, 4])
+    _feed(policy, [10, 0, 0, 0, 0, 3])
+    assert policy.rho == pytest.approx(0.6)
+
+
+def test_adaptive_starts_every_cycle_with_empty_sums():
+    """Each cycle compares only its own profits, by less than 1 in the later ones: up (5 > 1),
+    down (0.5 < 0.7), up (0.7 > 0.5). A sum carried over, or started at 1 instead of 0 on
+    either side, reverses one of the later moves."""
+    policy = Adaptive(0.3, step=0.1, interval=1)
+    assert _feed(policy, [5.0, 1.0, 0.5, 0.7, 0.7, 0.5]) == pytest.approx([0.4, 0.2, 0.5, 0.3, 0.4, 0.2])
     assert policy.rho == pytest.approx(0.4)
 
 
@@ -77,24 +87,24 @@ def _capacity(**kw) -> CapacityPolicy:
 
 def test_expansion_orders_after_patience_and_delivers_after_the_lead_time():
     policy = _capacity()
-    assert [policy.review(t, 1000.0, 0.99) for t in (1, 2)] == [0.0, 0.0]
-    assert policy.review(3, 1000.0, 0.99) == pytest.approx(200.0 * 0.2 * 1000)  # the third overloaded tick
-    assert policy.review(4, 1000.0, 0.99) == 0.0  # one order at a time
+    assert [policy.review(t, 1000.0, 0.99, 0.0) for t in (1, 2)] == [0.0, 0.0]
+    assert policy.review(3, 1000.0, 0.99, 0.0) == pytest.approx(200.0 * 0.2 * 1000)  # the third overloaded tick
+    assert policy.review(4, 1000.0, 0.99, 0.0) == 0.0  # one order at a time
     arrivals = {t: policy.arrivals(t) for t in range(4, 8)}
     assert arrivals == {4: 0.0, 5: 0.0, 6: pytest.approx(200.0), 7: 0.0}  # tick 3 + 1 + lead time 2
 
 
 def test_expansion_needs_consecutive_overloaded_ticks():
     policy = _capacity()
-    assert [policy.review(t, 1000.0, u) for t, u in enumerate((0.99, 0.99, 0.95, 0.99, 0.99), 1)] == [0.0] * 5
-    assert policy.review(6, 1000.0, 0.99) > 0
+    assert [policy.review(t, 1000.0, u, 0.0) for t, u in enumerate((0.99, 0.99, 0.95, 0.99, 0.99), 1)] == [0.0] * 5
+    assert policy.review(6, 1000.0, 0.99, 0.0) > 0
 
 
 def test_fixed_capacity_and_unlimited_capacity_never_order():
-    assert _capacity(capacity_policy="fixed").review(1, 1000.0, 2.0) == 0.0
+    assert _capacity(capacity_policy="fixed").review(1, 1000.0, 2.0, 0.0) == 0.0
     unlimited = _capacity(expand_patience=1)
-    assert unlimited.review(1, math.inf, 2.0) == 0.0
-    assert unlimited.review(2, 100.0, 2.0) > 0
+    assert unlimited.review(1, math.inf, 2.0, 0.0) == 0.0
+    assert unlimited.review(2, 100.0, 2.0, 0.0) > 0
 
 
 def test_follow_orders_what_demand_needs_counting_orders_on_the_way():
@@ -105,3 +115,22 @@ def test_follow_orders_what_demand_needs_counting_orders_on_the_way():
     assert policy.review(4, 1000.0, 1.0, due=1200.0) == pytest.approx(200.0 * 250.0)  # 1500 − 1000 − 250
     assert [policy.arrivals(t) for t in (4, 5, 6, 7)] == [0.0, pytest.approx(250.0), 0.0, pytest.approx(250.0)]
     assert _capacity(capacity_policy="follow").review(1, math.inf, 1.0, due=1e9) == 0.0
+
+
+def test_expansion_counts_a_new_streak_from_zero_after_each_order():
+    """Overloaded every tick, patience 3, lead time 0: an order at ticks 3, 6 and 9 (each
+    arrives the next tick, and the streak starts again from 0 after an order)."""
+    policy = _capacity(expand_lead_time=0)
+    capacity, ordered = 1000.0, []
+    for t in range(1, 11):
+        capacity += policy.arrivals(t)
+        if policy.review(t, capacity, 0.99, 0.0) > 0:
+            ordered.append(t)
+    assert ordered == [3, 6, 9]
+    assert capacity == pytest.approx(1000.0 * 1.2 ** 3)
+
+
+def test_follow_orders_a_shortfall_of_less_than_one_unit():
+    policy = _capacity(capacity_policy="follow", follow_headroom=0.0, expand_lead_time=0)
+    assert policy.review(1, 100.0, 1.0, due=100.4) == pytest.approx(200.0 * 0.4)
+    assert policy.arrivals(2) == pytest.approx(0.4)

@@ -139,9 +139,11 @@ def _check(param: Param, value: Any) -> str | None:
     kind = param.kind
     if kind == "bool":
         return None if isinstance(value, bool) else f"has type {type(value).__name__}"
-    if kind in ("str", "choice"):
+    if kind in ("str", "choice", "label"):
         if not isinstance(value, str) or not value:
             return f"has type {type(value).__name__}"
+        if kind == "label" and not re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9._-]*", value):
+            return "is not a plain folder name"
         if kind == "choice" and value not in param.choices:
             return "is not an option"
         return None
@@ -170,6 +172,8 @@ def _check(param: Param, value: Any) -> str | None:
         if kind == "floats3":
             if len(value) != 3:
                 return f"has {len(value)} entries"
+            if max(value) > WEIGHT_MAX:  # float32 weights summed over millions of customers
+                return "has an entry above 1e6"
             if sum(value) <= 0:
                 return "sums to 0"
         return None
@@ -186,6 +190,9 @@ def _check(param: Param, value: Any) -> str | None:
     if kind == "float" and math.isinf(value):
         return "is infinite"
     return None
+
+
+WEIGHT_MAX = 1e6  # the largest relative weight a floats3 key (A:B:C weights) accepts
 
 
 def _fail(key: str, value: Any, problem: str) -> ConfigError:
@@ -292,6 +299,19 @@ def validate(cfg: DictConfig | dict) -> DictConfig:
     OmegaConf.set_readonly(out, True)
     out._set_flag(_VALID, True)  # OmegaConf keeps custom flags on the node (read by is_validated)
     return out
+
+
+def check_change(flat: dict[str, Any], key: str, value: Any) -> None:
+    """Check ``key = value`` in a config that is otherwise the validated, flattened `flat`: the
+    key's own type and range, then the checks across keys. The quick check of every value of a
+    long sweep (``validate`` composes and resolves, about 10 ms a value); interpolated keys keep
+    the values they have in `flat`. Raises ConfigError like ``validate``."""
+    if key not in SCHEMA:
+        raise unknown_key(key)
+    problem = _check(SCHEMA[key], value)
+    if problem:
+        raise _fail(key, value, problem)
+    _check_consistency({**flat, key: value})
 
 
 def _defaults() -> dict:

@@ -101,7 +101,7 @@ class CapacityPolicy:
         self._orders = [(at, size) for at, size in self._orders if at > tick]
         return due
 
-    def review(self, tick: int, capacity: float, utilisation: float, due: float = 0.0) -> float:
+    def review(self, tick: int, capacity: float, utilisation: float, due: float) -> float:
         """§7.8 Review after the books are closed (`due`: units demanded plus backlog this tick);
         return the capex of any order placed."""
         if self.kind == "fixed" or not math.isfinite(capacity):

@@ -253,7 +253,7 @@ class Competitors(FirmTerms, StrategyTerms):
 class Config:
     """Every key of a marktsim run (the composed Hydra tree without its ``hydra`` node)."""
 
-    name: str = key("default", "name of the experiment (results folder)")
+    name: str = key("default", "name of the experiment (results folder)", kind="label")
     seed: int = key(0, "run seed; replicate r uses the r-th child of SeedSequence(seed)", low=0, high=2**63 - 1)
     horizon: int = key(120, "number of ticks simulated", "ticks (months)", "T", 1, 100_000)
     replicates: int = key(1, "replicates run inside one job (seeds spawned from `seed`)", low=1, high=1_000_000)
@@ -294,8 +294,10 @@ class Param:
             text = "one of " + ", ".join(self.choices)
         elif self.kind == "str":
             text = "a non-empty string"
+        elif self.kind == "label":
+            text = "a folder name: letters, digits, '.', '_', '-' (no path separators), not starting with '.'"
         elif self.kind == "floats3":
-            text = "a list of three numbers >= 0 with a positive sum"
+            text = "a list of three numbers in [0, 1e6] with a positive sum"
         elif self.kind == "floats":
             text = "null or a list of numbers >= 0 summing to 1"
         elif self.kind == "factors":

@@ -20,6 +20,7 @@ from omegaconf import DictConfig
 
 from marktsim.analysis.labels import labels
 from marktsim.analysis.stats import fmt_ci, grouped_ci, markdown_table, t_half_width
+from marktsim.experiments import store
 from marktsim.experiments.store import Job, dataset_paths, find_jobs
 
 SUMMARY_METRICS = ["npv", "profit", "revenue", "churn_annual", "final_share", "cac", "cost_ratio", "clv", "romi"]
@@ -117,7 +118,10 @@ def load_sweep(root: Path | str, firms: tuple[str, ...] | None = None) -> Sweep:
         raise ReportError(f"{root} holds {len(jobs)} job(s), none complete: " + ", ".join(j.key for j in jobs))
     names = _labels_for(complete)
     label = {j.key: names[j.condition] for j in complete}
-    paths = dataset_paths(complete)
+    try:
+        paths = dataset_paths(complete)
+    except store.LinkRefused as exc:
+        raise ReportError(str(exc)) from None
     tables = {}
     for name in ("timeseries", "segments", "summary"):
         tables[name] = _label_runs(_read(paths, name, None if name == "summary" else firms), label)
@@ -404,7 +408,14 @@ def write_report(root: Path | str, out: Path | str | None = None, lang: str = "e
     """Build summary.csv, the figures and report.md for `root`; return the report's path."""
     lab = labels(lang)
     sweep = load_sweep(root, firms=("focal",))
+    if out is None:
+        try:
+            store.refuse_links(Path(root), "report")
+        except store.LinkRefused as exc:
+            raise ReportError(str(exc)) from None
     out = Path(out) if out is not None else Path(root) / "report"
+    if out.exists() and not out.is_dir():
+        raise ReportError(f"--out {out} is a file; allowed: a folder (new or a report's)")
     out.mkdir(parents=True, exist_ok=True)
     table = summary_by_condition(sweep)
     table.to_csv(out / "summary.csv", index=False)

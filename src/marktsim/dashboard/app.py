@@ -7,6 +7,7 @@ the charts show every firm, the customer view shows every customer.
 
 from __future__ import annotations
 
+import functools
 import os
 
 import matplotlib
@@ -22,6 +23,9 @@ from mesa.visualization.utils import update_counter  # noqa: E402
 from marktsim.dashboard import mesa_captions  # noqa: E402
 from marktsim.dashboard.model import CHARTS, DashboardModel, series_name  # noqa: E402
 from marktsim.dashboard.texts import SCENARIOS, texts  # noqa: E402
+from marktsim.schema import flat_schema  # noqa: E402
+
+WOM_DEFAULT = float(flat_schema()["customers.wom_positive"].default)  # the calibrated default (docs/model.md §9)
 
 FIRM_COLOURS = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
 MAX_FIRMS_SHOWN = 4  # the dashboard's rival sets have 3 rivals
@@ -54,7 +58,7 @@ def model_params(lang: str) -> dict:
         "targeting": select("targeting", "uniform", ["uniform", "value_weighted", "abc"]),
         "incentive_share": {"type": "SliderFloat", "value": 0.0, "min": 0.0, "max": 0.5, "step": 0.05,
                             "label": t["incentive_share"]},
-        "wom_positive": {"type": "SliderFloat", "value": 0.03, "min": 0.0, "max": 0.2, "step": 0.01,
+        "wom_positive": {"type": "SliderFloat", "value": WOM_DEFAULT, "min": 0.0, "max": 0.2, "step": 0.001,
                          "label": t["wom_positive"]},
         "deal_prone_share": {"type": "SliderFloat", "value": 0.0, "min": 0.0, "max": 1.0, "step": 0.05,
                              "label": t["deal_prone_share"]},
@@ -71,6 +75,22 @@ def model_params(lang: str) -> dict:
                         "label": t["n_customers"]},
         "seed": {"type": "SliderInt", "value": 0, "min": 0, "max": 99, "step": 1, "label": t["seed"]},
     }
+
+
+@functools.cache
+def model_class(lang: str) -> type:
+    """``DashboardModel`` whose defaults are the controls' starting values in `lang`, the language
+    included. Mesa's Reset builds a new model from the parameters the controls have changed, and
+    after a language switch (which remounts the controls) that is none: every parameter Reset
+    does not pass then takes the value the page shows; the language is always the page's (Mesa
+    can keep the parameters of the page before the switch: without this, Reset in German built
+    an English model, and the German charts found no series)."""
+    defaults = {k: (v["value"] if isinstance(v, dict) else v) for k, v in model_params(lang).items()}
+
+    def __init__(self, **kwargs):
+        DashboardModel.__init__(self, **{**defaults, **kwargs, "lang": lang})  # the page's language, always
+
+    return type(f"DashboardModel_{lang}", (DashboardModel,), {"__init__": __init__, "__doc__": DashboardModel.__doc__})
 
 
 def chart(metric: str, lang: str):
@@ -157,7 +177,7 @@ mesa_captions.install(lambda: language.value)  # Mesa's own captions (Reset, Ste
 def Page():
     """The dashboard page: a language switch above Mesa's SolaraViz."""
     lang = language.value
-    model = solara.use_memo(lambda: DashboardModel(lang=lang), dependencies=[lang])
+    model = solara.use_memo(lambda: model_class(lang)(), dependencies=[lang])
     with solara.Column():
         solara.ToggleButtonsSingle(value=language, values=["de", "en"])
         SolaraViz(model, components=components(lang), model_params=model_params(lang),

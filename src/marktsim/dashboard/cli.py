@@ -17,7 +17,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--port {args.port}: allowed: 1 to 65535")
     os.environ["MARKTSIM_LANG"] = args.lang
     command = [sys.executable, "-m", "solara", "run", "marktsim.dashboard.app", "--host", args.host,
-               "--port", str(args.port), "--production", "--no-open"]
+               "--port", str(args.port), "--production", "--no-open",
+               "--no-check-version"]  # Solara's upgrade advice would break the pinned, offline page
     print(f"marktsim-dashboard: http://{args.host}:{args.port}/", flush=True)
     os.execv(sys.executable, command)
 

@@ -57,7 +57,7 @@ class DashboardModel(MarketModel):
                  strategy: str = "balanced", retention_share: float = 0.5, budget_share: float = 0.08,
                  capacity_factor: float = 1.1, priority: str = "fifo", communicate_delays: bool = False,
                  crm: bool = True, targeting: str = "uniform", incentive_share: float = 0.0,
-                 wom_positive: float = 0.03, deal_prone_share: float = 0.0, churn_contagion: float = 0.0,
+                 wom_positive: float = 0.043, deal_prone_share: float = 0.0, churn_contagion: float = 0.0,
                  wom_protection: float = 0.0, switching_cost: float = 0.0, contract_share_b2b: float = 0.0,
                  rivals: str = "symmetric", n_customers: int = 2000, seed: int = 0):
         # the controls show translated choices; map them back to config options.

@@ -64,8 +64,8 @@ class Rules(NamedTuple):
     deal_prone_keep: np.float32  # 1 − share of the bond gain a deal-prone customer does not take
 
 
-def rules_from(customers: Any, adoption_response: float = 1.0) -> Rules:
-    """``Rules`` from the ``customers`` block of a validated config (and the market's ν)."""
+def rules_from(customers: Any, adoption_response: float) -> Rules:
+    """``Rules`` from the ``customers`` block of a validated config and the market's ν."""
     c, f32 = customers, np.float32
     return Rules(
         t_new=int(c["t_new"]), t_known=int(c["t_known"]),

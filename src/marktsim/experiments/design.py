@@ -84,33 +84,75 @@ def chunked(design: pd.DataFrame, chunk: int) -> pd.DataFrame:
 
 
 def read_design(path: str | Path) -> pd.DataFrame:
-    """A design file, checked: point and chunk columns, known keys."""
+    """A design file, checked: readable, point and chunk columns of whole numbers >= 0, each
+    point once, known keys, and every cell of the type its key has (an integer key takes whole
+    numbers only, a boolean key true or false). An error names the file, the line, the column and
+    the value. Ranges are checked per point when its config is validated."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"invalid config: design.file = {str(path)!r} does not exist; allowed: a design CSV "
                           "written by marktsim-design")
-    design = pd.read_csv(path, keep_default_na=False)
+    try:
+        design = pd.read_csv(path, keep_default_na=False, dtype=str)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"invalid config: design.file = {str(path)!r} is not a readable CSV ({first})") from None
     missing = {"point", "chunk"} - set(design.columns)
     if missing:
         raise ConfigError(f"invalid config: design.file = {str(path)!r} lacks column(s) {', '.join(sorted(missing))}")
     unknown = [c for c in design.columns if c not in ("point", "chunk") and c not in SCHEMA]
     if unknown:
         raise ConfigError(f"invalid config: design.file = {str(path)!r} varies unknown key {unknown[0]}")
-    return design
+    typed = {}
+    for column in design.columns:
+        kind = "index" if column in ("point", "chunk") else SCHEMA[column].kind
+        typed[column] = [_cell(path, i, column, kind, raw) for i, raw in enumerate(design[column])]
+    out = pd.DataFrame(typed, columns=design.columns)
+    twice = out.point[out.point.duplicated()]
+    if not twice.empty:
+        line = int(twice.index[0]) + 2
+        raise ConfigError(f"invalid config: design.file = {str(path)!r} line {line}: point {int(twice.iloc[0])} "
+                          "appears twice; allowed: each point number once")
+    return out
+
+
+def _cell(path: Path, row: int, column: str, kind: str, raw: str) -> object:
+    """One cell of a design file as its key's type (see ``read_design``)."""
+    text = raw.strip()
+
+    def refuse(allowed: str) -> ConfigError:
+        return ConfigError(f"invalid config: design.file = {str(path)!r} line {row + 2}, column {column}: "
+                           f"{raw!r}; allowed: {allowed}")
+
+    if kind == "bool":
+        if text.lower() not in ("true", "false"):
+            raise refuse("true or false")
+        return text.lower() == "true"
+    if kind in ("int", "index", "float"):
+        try:
+            number = float(text)
+        except ValueError:
+            raise refuse("a number") from None
+        if kind == "float":
+            return number
+        if not math.isfinite(number) or number != int(number) or (kind == "index" and number < 0):
+            raise refuse("a whole number" + (" >= 0" if kind == "index" else ""))
+        return int(number)
+    return text
 
 
 def point_overrides(row: pd.Series) -> dict[str, object]:
-    """The config values of one design point."""
-    out = {}
+    """The config values of one design point (a row of ``read_design`` or of a sampled design)
+    as plain Python values of each key's type (a sampled integer key arrives as a float)."""
+    out: dict[str, object] = {}
     for key, value in row.items():
         if key in ("point", "chunk"):
             continue
+        value = value.item() if hasattr(value, "item") else value
         kind = SCHEMA[key].kind
-        if kind == "bool":
-            value = str(value).lower() == "true"
-        elif kind == "int":
+        if kind == "int" and isinstance(value, float) and value == int(value):
             value = int(value)
-        elif kind == "float":
+        elif kind == "float" and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         out[key] = value
     return out

@@ -193,6 +193,7 @@ def publish(folder: Path, key: str) -> None:
     if not (folder / MARKER).is_file():
         raise RuntimeError(f"refusing to publish the incomplete job {folder}")
     part = partition_name(key)
+    refuse_links(folder.parent, DATASET)
     for name in TABLES:
         target = folder.parent / DATASET / name / part
         target.mkdir(parents=True, exist_ok=True)
@@ -206,6 +207,22 @@ def publish(folder: Path, key: str) -> None:
             continue
         except OSError:  # a file system without hard links: copy under a hidden name, then rename
             atomic_write(final, partial(shutil.copyfile, source))
+
+
+class LinkRefused(OSError):
+    """A folder marktsim would write into is a symbolic link (it could point anywhere)."""
+
+
+def refuse_links(root: Path, *parts: str) -> None:
+    """Refuse to write below `root` through a symbolic link: `root`/`parts[0]`, then
+    `root`/`parts[0]`/`parts[1]`, ... must each be missing or a real folder. A received sweep
+    folder with a ``dataset`` or ``report`` link would otherwise have marktsim write wherever it points."""
+    path = Path(root)
+    for part in parts:
+        path = path / part
+        if path.is_symlink():
+            raise LinkRefused(f"{path} is a symbolic link; marktsim writes only into real folders below the one "
+                              "you named (remove the link)")
 
 
 def dataset_paths(jobs: list[Job]) -> list[Path]:

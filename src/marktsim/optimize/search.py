@@ -209,6 +209,9 @@ def completed_trials(study) -> list:
     return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
 
 
+REFUSED_IN_A_ROW = 25  # settings refused one after another before the search gives up
+
+
 def run_trials(url: str, raw: DictConfig, space: Space, settings: Settings, n_trials: int, evaluate: Evaluator,
                on_trial: Callable[[int, dict, float], None] | None = None) -> int:
     """Run trials until the study has `n_trials` completed ones; return how many this call ran."""
@@ -216,7 +219,7 @@ def run_trials(url: str, raw: DictConfig, space: Space, settings: Settings, n_tr
 
     study = open_study(url, settings.seed, 0)
     fail_interrupted(study)
-    ran = 0
+    ran = refused = 0
     reps = list(range(settings.replicates))
     while True:
         done = len(completed_trials(study))
@@ -230,6 +233,10 @@ def run_trials(url: str, raw: DictConfig, space: Space, settings: Settings, n_tr
         except ConfigError as exc:  # a setting the model does not allow: recorded, not fatal
             trial.set_user_attr("error", str(exc))
             study.tell(trial, state=TrialState.FAIL)
+            refused += 1
+            if refused >= REFUSED_IN_A_ROW:
+                raise ConfigError(f"{refused} settings in a row were refused, the last with: {exc}; allowed: a "
+                                  "search space (optimize.space) whose settings the model accepts") from None
             continue
         except BaseException:
             study.tell(trial, state=TrialState.FAIL)
@@ -240,7 +247,7 @@ def run_trials(url: str, raw: DictConfig, space: Space, settings: Settings, n_tr
         if settings.churn_max is not None:  # feasible when <= 0: TPE then prefers feasible settings
             trial.set_constraint("churn", float(runs.churn_annual.mean()) - settings.churn_max)
         study.tell(trial, npv)
-        ran += 1
+        ran, refused = ran + 1, 0
         if on_trial is not None:
             on_trial(done + 1, values, npv)
 

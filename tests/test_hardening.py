@@ -1,0 +1,195 @@
+"""Bad input and faults the way a careful user or a hostile file meets them (issue 18): every
+value of a sweep checked before the first job, Hydra's flags no way around the check, one
+process per sweep folder, Ctrl-C as one line with the sweep resumable, and a search that
+gives up on a space the model refuses."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from marktsim.experiments.cli import hold_sweep, precheck
+
+BIN = Path(sys.executable).parent
+
+
+def marktsim(*args, cwd, timeout=600):
+    return subprocess.run([str(BIN / "marktsim"), *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "HYDRA_FULL_ERROR": "0"})
+
+
+def one_line(proc) -> str:
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    return lines[0]
+
+
+def job_dirs(root: Path) -> list[Path]:
+    return sorted(p.parent for p in root.rglob("job.json"))
+
+
+def test_a_bad_value_in_the_middle_of_a_long_sweep_stops_it_before_any_job(tmp_path):
+    values = [f"{0.01 * i:.2f}" for i in range(1, 21)] + ["7"] + [f"{0.01 * i:.2f}" for i in range(21, 41)]
+    assert len(values) > 20  # longer than the sweeps that are composed value by value
+    proc = marktsim("-m", f"customers.bond_decay={','.join(values)}", "horizon=2", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "customers.bond_decay = 7" in one_line(proc)
+    assert not (tmp_path / "results").exists()
+
+
+def test_checks_across_keys_reach_every_value_of_a_long_sweep():
+    degrees = [str(2 * i) for i in range(1, 16)] + ["7"] + [str(2 * i) for i in range(16, 31)]
+    problem = precheck(["-m", "market.network=small_world", f"market.network_degree={','.join(degrees)}"])
+    assert problem is not None and "market.network_degree = 7 is odd" in problem
+    assert precheck(["-m", "market.network=small_world",
+                     f"market.network_degree={','.join(d for d in degrees if d != '7')}"]) is None
+
+
+def test_config_dir_flag_does_not_skip_the_check(tmp_path):
+    own = tmp_path / "conf"
+    (own / "experiment").mkdir(parents=True)
+    for args, fragment in [(("--config-dir", str(own), "horizon=0"), "horizon = 0"),
+                           ((f"--config-dir={own}", "-m", "horizon=3,0"), "horizon = 0"),
+                           (("-cd", str(tmp_path / "missing"), "horizon=3"), "is not a folder")]:
+        proc = marktsim(*args, cwd=tmp_path)
+        assert proc.returncode == 2 and fragment in one_line(proc)
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize("weights", ["[1e308,1e308,1e308]", "[1e7,1,1]"])
+def test_weights_that_would_overflow_are_refused(tmp_path, weights):
+    proc = marktsim(f"firm.abc_weights={weights}", "horizon=2", cwd=tmp_path)
+    assert proc.returncode == 2 and "firm.abc_weights" in one_line(proc) and "1e6" in one_line(proc)
+    assert not (tmp_path / "results").exists()
+
+
+def test_a_second_process_cannot_write_into_a_held_sweep_folder(tmp_path):
+    folder = tmp_path / "sweep"
+    args = ["-m", "seed=0,1", "market.n_customers=200", "horizon=3", f"hydra.sweep.dir={folder}"]
+    lock = hold_sweep(args)
+    assert lock is not None
+    try:
+        proc = marktsim(*args, cwd=tmp_path)
+        assert proc.returncode == 2
+        assert f"in use by another marktsim process (pid {os.getpid()})" in one_line(proc)
+        assert job_dirs(folder) == []
+    finally:
+        lock.close()
+    proc = marktsim(*args, cwd=tmp_path)  # released: the sweep runs
+    assert proc.returncode == 0, proc.stderr
+    assert len(job_dirs(folder)) == 2
+
+
+def test_ctrl_c_ends_a_sweep_with_one_line_and_it_resumes(tmp_path):
+    folder = tmp_path / "sweep"
+    args = ["-m", "seed=0,1,2,3", "market.n_customers=60000", "horizon=120", f"hydra.sweep.dir={folder}",
+            "progress=off"]
+    # SIGINT as a terminal sends it, also when this test runs in a background job (which
+    # ignores SIGINT, and a child would inherit that)
+    proc = subprocess.Popen([str(BIN / "marktsim"), *args], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None and not job_dirs(folder):
+        time.sleep(0.05)
+    assert proc.poll() is None, "the sweep ended before it could be interrupted"
+    assert 1 <= len(job_dirs(folder)) < 4  # interrupted in the middle
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert lines == ["marktsim: interrupted; finished jobs are kept: rerun the same command to resume"], err
+    done = marktsim(*args, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert len(job_dirs(folder)) == 4
+
+
+def test_a_search_gives_up_on_settings_the_model_refuses_every_time(tmp_path):
+    from marktsim.config import ConfigError, load_config
+    from marktsim.optimize.search import REFUSED_IN_A_ROW, Settings, Space, run_trials
+
+    calls = []
+
+    def refuse(cfg, reps):
+        calls.append(cfg)
+        raise ConfigError("invalid config: refused for the test")
+
+    space = Space(budget_key="firm.budget_share", budget=(0.02, 0.2), rho=(0.0, 1.0))
+    settings = Settings(overrides=[], config_dir=None, space={}, replicates=1, churn_max=None, seed=0)
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    with pytest.raises(ConfigError, match=f"{REFUSED_IN_A_ROW} settings in a row were refused"):
+        run_trials(url, load_config(["market.n_customers=200", "horizon=3"]), space, settings, 5, refuse)
+    assert len(calls) == REFUSED_IN_A_ROW
+
+
+@pytest.mark.parametrize("body, fragment", [
+    ("point,chunk,market.n_customers\n0,0,300.5\n", "line 2, column market.n_customers: '300.5'; allowed: a whole number"),
+    ("point,chunk,firm.crm\n0,0,maybe\n", "line 2, column firm.crm: 'maybe'; allowed: true or false"),
+    ("point,chunk,market.n_customers\n0,0,300\n0,0,400\n", "line 3: point 0 appears twice"),
+    ("point,chunk,market.n_customers\n0,-1,300\n", "column chunk: '-1'; allowed: a whole number >= 0"),
+    ("point,chunk,firm.margin\n0,0,high\n", "column firm.margin: 'high'; allowed: a number"),
+    ('point,chunk,market.n_customers\n0,0,300,1\n"\n', "is not a readable CSV"),
+    ("market.n_customers\n300\n", "lacks column(s) chunk, point"),
+])
+def test_a_broken_design_file_is_named_with_its_line_and_column(tmp_path, body, fragment):
+    (tmp_path / "d.csv").write_text(body)
+    proc = marktsim("-m", "design.file=d.csv", "design.chunk=0", "horizon=2", cwd=tmp_path)
+    assert proc.returncode == 2
+    line = one_line(proc)
+    assert "design.file = 'd.csv'" in line and fragment in line
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize("name", ["../../x", "a/b", ".hidden"])
+def test_an_experiment_name_cannot_lead_outside_the_results_folder(tmp_path, name):
+    proc = marktsim(f"name={name}", "horizon=2", cwd=tmp_path)
+    assert proc.returncode == 2 and "is not a plain folder name" in one_line(proc)
+    assert not (tmp_path / "results").exists() and not (tmp_path.parent / "x").exists()
+
+
+@pytest.fixture(scope="module")
+def small_sweep(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("sweep") / "s"
+    proc = marktsim("-m", "seed=0,1", "market.n_customers=200", "horizon=3", f"hydra.sweep.dir={folder}",
+                    cwd=folder.parent)
+    assert proc.returncode == 0, proc.stderr
+    return folder
+
+
+def report(*args, cwd):
+    return subprocess.run([str(BIN / "marktsim-report"), *args], cwd=cwd, capture_output=True, text=True, timeout=600)
+
+
+def test_the_report_never_writes_through_a_link_or_into_a_file(small_sweep, tmp_path):
+    import shutil
+
+    sweep = tmp_path / "received"
+    shutil.copytree(small_sweep, sweep)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (sweep / "report").symlink_to(elsewhere)
+    proc = report(str(sweep), cwd=tmp_path)
+    assert proc.returncode == 2 and "report is a symbolic link" in one_line(proc)
+    assert list(elsewhere.iterdir()) == []
+
+    (sweep / "report").unlink()
+    shutil.rmtree(sweep / "dataset")  # partitions missing: the report would publish them
+    (sweep / "dataset").symlink_to(elsewhere)
+    proc = report(str(sweep), cwd=tmp_path)
+    assert proc.returncode == 2 and "dataset is a symbolic link" in one_line(proc)
+    assert list(elsewhere.iterdir()) == []
+
+    (sweep / "dataset").unlink()
+    (tmp_path / "a_file").write_text("kept")
+    proc = report(str(sweep), "--out", str(tmp_path / "a_file"), cwd=tmp_path)
+    assert proc.returncode == 2 and "is a file" in one_line(proc)
+    assert (tmp_path / "a_file").read_text() == "kept"
+    proc = report(str(sweep), cwd=tmp_path)  # without the links: the report is written
+    assert proc.returncode == 0, proc.stderr
+    assert (sweep / "report" / "report.md").is_file()
