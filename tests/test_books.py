@@ -162,3 +162,56 @@ def test_capex_is_booked_and_taken_from_profit_and_discounted_profit():
     assert row[1, M["capex"]] == 400.0 and row[1, M["profit"]] == 600.0
     assert row[1, M["discounted_profit"]] == pytest.approx(600.0 / 1.01 ** 12, rel=1e-12)
     assert not row[0].any()  # the other firm untouched
+
+
+def test_account_computes_every_ratio_from_hand_made_sums():
+    """§7.7 on five firms chosen for the edge cases: no customers and unlimited capacity (firm
+    0), one customer who leaves and capacity below one unit (1), capacity 0 with less than one
+    unit due (2) and with nothing due (3), and an ordinary firm with every cost (4)."""
+    from marktsim.engine.account import Book, FirmBooks, M, account
+
+    inf = np.inf
+    b = np.zeros((len(Book), 5))
+    b[Book.CUSTOMERS_START] = [0, 1, 10, 5, 4]
+    b[Book.CUSTOMERS] = [0, 0, 7, 1, 4]
+    b[Book.LOST_INTRINSIC] = [0, 1, 2, 0, 0]
+    b[Book.LOST_POACHED] = [0, 0, 1, 4, 0]
+    b[Book.DEMAND] = [0, 0.5, 0.5, 0, 10]
+    b[Book.SERVED] = [0, 0.4, 0, 0, 8]
+    b[Book.SATISFACTION] = [0, 0, 3.5, 0.5, 3.0]
+    b[Book.BOND] = [0, 0, 1.4, 0.2, 2.0]
+    for i, book in enumerate((Book.WON_INCENTIVE, Book.CUSTOMERS_INCENTIVE, Book.LOST_INCENTIVE,
+                              Book.REVENUE_INCENTIVE, Book.WON_BY_WOM, Book.PROMOTERS, Book.DETRACTORS,
+                              Book.CUSTOMERS_NEW, Book.LOST_NEW, Book.BACKLOG, Book.EXPIRED, Book.DROPPED_UNITS)):
+        b[book] = np.arange(5) + 10.0 * (i + 1)  # distinct values in every copied row
+    b[Book.WON] = [0, 0, 0, 0, 2]
+    b[Book.REVENUE] = [0, 0, 0, 0, 1000.0]
+    firms = FirmBooks(margin=np.full(5, 0.3), onboarding_cost=np.full(5, 10.0), capacity_cost=np.full(5, 2.0),
+                      acquisition_spend=np.array([0, 0, 0, 0, 100.0]), incentive_spend=np.array([0, 0, 0, 0, 5.0]),
+                      retention_spend=np.array([30.0, 0, 0, 0, 50.0]), retention_share=np.full(5, 0.3),
+                      capacity=np.array([inf, 0.5, 0.0, 0.0, 200.0]))
+    row = account(2, b, firms, 100, 0.01)
+
+    def col(name):
+        return row[:, M[name]]
+
+    assert col("churn_rate").tolist() == [0.0, 1.0, 0.3, 0.8, 0.0]
+    assert np.isnan(col("utilisation")[0]) and col("utilisation")[1:].tolist() == [pytest.approx(0.8), 1.0, 0.0, 0.04]
+    assert col("service_level").tolist() == [1.0, pytest.approx(0.8), 0.0, 1.0, 0.8]
+    assert np.isnan(col("satisfaction_mean")[:2]).all() and col("satisfaction_mean")[2:].tolist() == [0.5, 0.5, 0.75]
+    assert np.isnan(col("bond_mean")[:2]).all() and col("bond_mean")[2:].tolist() == [pytest.approx(0.2), 0.2, 0.5]
+    assert np.isnan(col("cac")[:4]).all() and col("cac")[4] == 50.0
+    assert col("retention_spend").tolist() == [0.0, 0, 0, 0, 50.0]  # firm 0 has no customers to spend on
+    assert col("capacity_cost").tolist() == [0.0, 1.0, 0.0, 0.0, 400.0]  # unlimited capacity costs nothing
+    assert col("profit")[4] == pytest.approx(300 - 100 - 50 - 20 - 400 - 5)
+    assert col("discounted_profit")[4] == pytest.approx(-275 / 1.01 ** 2)
+    assert col("share").tolist() == [0.0, 0.0, 0.07, 0.01, 0.04]
+    assert np.isnan(col("capacity")[0]) and col("capacity")[4] == 200.0
+    copied = {"won_incentive": Book.WON_INCENTIVE, "customers_incentive": Book.CUSTOMERS_INCENTIVE,
+              "lost_incentive": Book.LOST_INCENTIVE, "revenue_incentive": Book.REVENUE_INCENTIVE,
+              "won_by_wom": Book.WON_BY_WOM, "promoters": Book.PROMOTERS, "detractors": Book.DETRACTORS,
+              "customers_new": Book.CUSTOMERS_NEW, "lost_new": Book.LOST_NEW, "backlog_units": Book.BACKLOG}
+    for name, book in copied.items():
+        assert col(name).tolist() == b[book].tolist(), name
+    assert col("lost_units").tolist() == (b[Book.EXPIRED] + b[Book.DROPPED_UNITS]).tolist()
+    assert col("lost").tolist() == [0, 1, 3, 4, 0] and col("lost_poached").tolist() == [0, 0, 1, 4, 0]
