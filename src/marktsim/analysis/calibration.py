@@ -52,9 +52,9 @@ def bass_coefficients(overrides=(), replicate: int = 0) -> tuple[float, float]:
     hazard, adopted = [], []
     for _ in range(BASS_TICKS):
         prospect = col.provider < 0
-        adopted.append(1 - prospect.sum() / n)
+        adopted.append(1 - int(prospect.sum()) / n)
         model.step()
-        hazard.append((prospect & (col.provider >= 0)).sum() / max(prospect.sum(), 1))
+        hazard.append(int((prospect & (col.provider >= 0)).sum()) / max(int(prospect.sum()), 1))
     q, p = np.polyfit(adopted, hazard, 1)
     return float(p), float(q)
 

@@ -13,6 +13,7 @@ import argparse
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -347,7 +348,7 @@ def marginal_costs(report: Report, size: Size) -> pd.DataFrame:
     reps = 2 * size.reps
     rhos = np.linspace(0.1, 0.9, size.grid)
     rng = np.random.default_rng(0)
-    rows = []
+    rows: list[dict[str, Any]] = []
 
     def run(total: float, retention: float) -> tuple[pd.DataFrame, pd.DataFrame]:
         res = simulate(load_config(common + [f"firm.budget={total}", f"strategy.retention_share={retention / total}"]),
@@ -955,10 +956,10 @@ def nitzan_libai(report: Report, size: Size) -> None:
                 left = (col.provider != before) & (before >= 0)
                 # exposure: a contact left in the previous tick (the contagion of §7.6 acts then)
                 at_risk = before >= 0
-                exposed_n += (at_risk & prev_exposed).sum()
-                exposed_left += (left & prev_exposed).sum()
-                other_n += (at_risk & ~prev_exposed).sum()
-                other_left += (left & ~prev_exposed).sum()
+                exposed_n += int((at_risk & prev_exposed).sum())
+                exposed_left += int((left & prev_exposed).sum())
+                other_n += int((at_risk & ~prev_exposed).sum())
+                other_left += int((left & ~prev_exposed).sum())
                 prev_exposed = np.add.reduceat(left[indices].astype(np.int32), indptr[:-1]) > 0
         ratio = (exposed_left / exposed_n) / (other_left / other_n)
         se = np.sqrt(1 / exposed_left - 1 / exposed_n + 1 / other_left - 1 / other_n)  # log hazard ratio

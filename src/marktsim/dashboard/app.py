@@ -8,6 +8,7 @@ the charts show every firm, the customer view shows every customer.
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 
 import matplotlib
@@ -86,10 +87,17 @@ def model_class(lang: str) -> type:
     can keep the parameters of the page before the switch: without this, Reset in German built
     an English model, and the German charts found no series)."""
     defaults = {k: (v["value"] if isinstance(v, dict) else v) for k, v in model_params(lang).items()}
+    signature = inspect.signature(DashboardModel.__init__)
+    accepted = set(signature.parameters) - {"self"}
 
     def __init__(self, **kwargs):
-        DashboardModel.__init__(self, **{**defaults, **kwargs, "lang": lang})  # the page's language, always
+        given = {k: v for k, v in kwargs.items() if k in accepted}
+        DashboardModel.__init__(self, **{**defaults, **given, "lang": lang})  # the page's language, always
 
+    # Mesa reads the signature to decide what Reset passes (Mesa 3.5 adds a `scenario` to any
+    # model whose __init__ takes **kwargs): show it DashboardModel's, with these defaults
+    __init__.__signature__ = signature.replace(parameters=[  # type: ignore[attr-defined]
+        p.replace(default=defaults[name]) if name in defaults else p for name, p in signature.parameters.items()])
     return type(f"DashboardModel_{lang}", (DashboardModel,), {"__init__": __init__, "__doc__": DashboardModel.__doc__})
 
 
