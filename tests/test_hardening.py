@@ -193,3 +193,12 @@ def test_the_report_never_writes_through_a_link_or_into_a_file(small_sweep, tmp_
     proc = report(str(sweep), cwd=tmp_path)  # without the links: the report is written
     assert proc.returncode == 0, proc.stderr
     assert (sweep / "report" / "report.md").is_file()
+
+
+def test_a_sweep_hydra_refuses_leaves_no_folder_behind(tmp_path):
+    folder = tmp_path / "parent" / "sweep"
+    proc = marktsim("-m", "seed=0,1", "horizon=2", f"hydra.sweep.dir={folder}", "hydra.launcher.n_jobs=abc",
+                    cwd=tmp_path)
+    assert proc.returncode != 0
+    assert (tmp_path / "parent").is_dir()  # precondition: the sweep folder was made and locked before Hydra
+    assert not folder.exists()  # ... and given back with its lock when Hydra refused

@@ -458,7 +458,7 @@ def main() -> None:
         raise SystemExit(130) from None
     finally:
         if lock is not None:
-            lock.close()
+            release_sweep(lock)
 
 
 SWEEP_LOCK = ".marktsim.lock"
@@ -494,6 +494,19 @@ def hold_sweep(args: list[str]):
     lock.write(str(os.getpid()))
     lock.flush()
     return lock
+
+
+def release_sweep(lock) -> None:
+    """Let go of a sweep folder; a folder that holds nothing but the lock (Hydra stopped before
+    any job) is removed, so a refused command leaves nothing behind."""
+    folder = Path(lock.name).parent
+    lock.close()
+    try:
+        if [p.name for p in folder.iterdir()] == [SWEEP_LOCK]:
+            (folder / SWEEP_LOCK).unlink()
+            folder.rmdir()
+    except OSError:
+        pass
 
 
 if __name__ == "__main__":
