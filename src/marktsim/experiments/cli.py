@@ -469,30 +469,19 @@ def hold_sweep(args: list[str]):
     which names the holder's process id) until the returned file is closed or the process
     ends; a second ``marktsim`` writing into the same folder is refused, so two sweeps never
     mix their jobs' tables. None for a single run (its folder is new and its own)."""
-    import fcntl
-
     folders = [a.split("=", 1)[1] for a in args if a.startswith("hydra.sweep.dir=")]
     if not folders:
         return None
     folder = Path(folders[-1])
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        lock = open(folder / SWEEP_LOCK, "a+")
+        lock, holder = store.take_lock(folder / SWEEP_LOCK)
     except OSError as exc:
         raise store.FolderTaken(f"sweep folder {folder} cannot be written ({exc.strerror}); "
                                 "allowed: a folder you can write") from None
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        lock.seek(0)
-        holder = lock.read().strip() or "unknown"
-        lock.close()
+    if lock is None:
         raise store.FolderTaken(f"sweep folder {folder} is in use by another marktsim process (pid {holder}); "
-                                "allowed: wait for it to end, or use another hydra.sweep.dir") from None
-    lock.seek(0)
-    lock.truncate()
-    lock.write(str(os.getpid()))
-    lock.flush()
+                                "allowed: wait for it to end, or use another hydra.sweep.dir")
     return lock
 
 

@@ -209,6 +209,27 @@ def publish(folder: Path, key: str) -> None:
             atomic_write(final, partial(shutil.copyfile, source))
 
 
+def take_lock(path: Path):
+    """An exclusive lock on the file `path` for this process, held until the returned file is
+    closed or the process ends; the file then names this process's id. Returns (file, None),
+    or (None, the holder's process id as written, or "unknown") when another process holds it."""
+    import fcntl
+
+    lock = open(path, "a+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.seek(0)
+        holder = lock.read().strip() or "unknown"
+        lock.close()
+        return None, holder
+    lock.seek(0)
+    lock.truncate()
+    lock.write(str(os.getpid()))
+    lock.flush()
+    return lock, None
+
+
 class LinkRefused(OSError):
     """A folder marktsim would write into is a symbolic link (it could point anywhere)."""
 
@@ -247,8 +268,6 @@ def claim_folder(folder: Path, settings: dict, settings_file: str, option: str, 
     `settings`, saved as `settings_file`: refuse a file, a folder of other files, a folder whose
     saved settings differ (it is never overwritten), or one another process holds. Returns the
     open lock file (held until closed)."""
-    import fcntl
-
     if folder.exists() and not folder.is_dir():
         raise FolderTaken(f"{option} {folder} is a file; allowed: a new folder or the folder of this work")
     saved = folder / settings_file
@@ -263,12 +282,9 @@ def claim_folder(folder: Path, settings: dict, settings_file: str, option: str, 
             raise FolderTaken(f"{option} {folder} was started with other settings ({', '.join(changed)} differ); "
                               f"it is never overwritten or mixed: use another {option} folder")
     folder.mkdir(parents=True, exist_ok=True)
-    lock = open(folder / ".lock", "w")
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        lock.close()
-        raise FolderTaken(f"{option} {folder} is in use by another {program} process") from None
+    lock, _ = take_lock(folder / ".lock")
+    if lock is None:
+        raise FolderTaken(f"{option} {folder} is in use by another {program} process")
     if not saved.is_file():
         write_json(saved, settings)
     return lock
