@@ -46,10 +46,11 @@ def synthetic(index: int, folder: Path) -> Path:
 
 def one(index: int, folder: str) -> dict:
     import marktsim
+    from marktsim.calibration import Search
 
     started = time.time()
     data = synthetic(index, Path(folder))
-    result = marktsim.calibrate(data, out=Path(folder) / f"out_{index}", bands=0,
+    result = marktsim.calibrate(data, out=Path(folder) / f"out_{index}", search=Search(bands=0),
                                 overrides=COHORT + [f"market.n_customers={SIM_SIZE}"])
     rows = result.parameters.set_index("key")
     covered = {k: bool(rows.loc[k, "low"] <= v <= rows.loc[k, "high"]) for k, v in TRUTH.items()}

@@ -25,16 +25,26 @@ ENGINES = ("numpy", "compiled")
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(HERE))
 
+# every mechanism of issue 14 switched on (docs/model.md §7.1, 7.6, 7.8): price incentives for
+# the focal firm and its rivals, deal-prone customers, churn contagion, protective word of
+# mouth, switching costs, contracts for B2B and B2C customers, rivals on equal terms (finite,
+# costed capacity); the calibrated beta churn propensities are on by default
+MECHANISMS = ["competitors=equal_terms", "strategy.incentive_share=0.2", "customers.deal_prone_share=0.3",
+              "customers.churn_contagion=5", "customers.wom_protection=0.5", "customers.switching_cost=0.2",
+              "customers.contract_share_b2b=0.5", "customers.contract_share_b2c=0.2"]
 
-def engine_rate(n: int, ticks: int, repeats: int = 1, engine: str = "compiled") -> float:
-    """Customer-ticks per second of an engine on the default saturated configuration (the
-    compiled engine's kernels are loaded before timing: loading is start-up, measured apart)."""
+
+def engine_rate(n: int, ticks: int, repeats: int = 1, engine: str = "compiled",
+                extra: tuple[str, ...] = ()) -> float:
+    """Customer-ticks per second of an engine on the default saturated configuration plus the
+    overrides `extra` (the compiled engine's kernels are loaded before timing: loading is
+    start-up, measured apart)."""
     from marktsim.config import load_config
     from marktsim.model import MarketModel
 
-    cfg = load_config([f"market.n_customers={n}", f"horizon={ticks}"])
+    cfg = load_config([f"market.n_customers={n}", f"horizon={ticks}", *extra])
     if engine == "compiled":
-        MarketModel(load_config(["market.n_customers=100", "horizon=1"]), engine=engine).run()
+        MarketModel(load_config(["market.n_customers=100", "horizon=1", *extra]), engine=engine).run()
     best = float("inf")
     for _ in range(repeats):
         model = MarketModel(cfg, engine=engine)
@@ -60,28 +70,30 @@ def contact_count_cost(n: int) -> float:
     return (time.perf_counter() - start) / 3 / n * 1e9
 
 
-def reference_rate(n: int, ticks: int) -> float:
-    """Customer-ticks per second of the per-agent Mesa reference (benchmarks/mesa_reference.py)."""
+def reference_rate(n: int, ticks: int, extra: tuple[str, ...] = ()) -> float:
+    """Customer-ticks per second of the per-agent Mesa reference (benchmarks/mesa_reference.py)
+    on the default configuration plus the overrides `extra`."""
     from mesa_reference import ReferenceModel
 
     from marktsim.config import load_config
 
-    model = ReferenceModel(load_config([f"market.n_customers={n}"]), seed=0)
+    model = ReferenceModel(load_config([f"market.n_customers={n}", *extra]), seed=0)
     start = time.perf_counter()
     for _ in range(ticks):
         model.step()
     return n * ticks / (time.perf_counter() - start)
 
 
-def peak_memory_per_customer(n: int, engine: str = "compiled") -> float:
+def peak_memory_per_customer(n: int, engine: str = "compiled", extra: tuple[str, ...] = ()) -> float:
     """Peak RSS (bytes) of building the model and running 2 ticks, less the same at N = 1, per
     customer; both with the same engine (the compiled one brings numba's ~100 MB, which is not a
-    cost per customer)."""
+    cost per customer) and the same overrides `extra`."""
     code = (
         "import sys\n"
         "from marktsim.config import load_config\n"
         "from marktsim.model import MarketModel\n"
-        "m = MarketModel(load_config([f'market.n_customers={sys.argv[1]}', 'horizon=2']), engine=sys.argv[2])\n"
+        "m = MarketModel(load_config([f'market.n_customers={sys.argv[1]}', 'horizon=2', *sys.argv[3:]]),"
+        " engine=sys.argv[2])\n"
         "m.run()\n"
         "print(next(line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM')))\n"
     )
@@ -89,7 +101,7 @@ def peak_memory_per_customer(n: int, engine: str = "compiled") -> float:
     # over from the parent across fork and exec: after a large run in this process it reads high
 
     def rss(size: int) -> int:
-        out = subprocess.run([sys.executable, "-c", code, str(size), engine], capture_output=True, text=True,
+        out = subprocess.run([sys.executable, "-c", code, str(size), engine, *extra], capture_output=True, text=True,
                              check=True)
         return int(out.stdout.strip()) * 1024
 
@@ -154,6 +166,25 @@ def machine() -> str:
             f"mesa {mesa.__version__}; {time.strftime('%Y-%m-%d')}")
 
 
+def mechanisms(n_ref: int, top: int, mem_n: int) -> None:
+    """Issue 14's speed goals with every mechanism on (MECHANISMS), the reference running the
+    same mechanisms: compiled engine >= 300x the reference at N = 100,000, cost per customer-tick
+    at the top size within 1.5x of 100,000, <= 100 bytes per customer."""
+    extra = tuple(MECHANISMS)
+    ref = reference_rate(n_ref, 2, extra)
+    print(f"every mechanism on: reference N={n_ref:,}: {ref:,.0f} customer-ticks/s")
+    rates = {}
+    for n in sorted({n_ref, 100_000, top}):
+        ticks = max(3, min(120, 2_000_000 // n * 3))
+        rates[n] = engine_rate(n, ticks, repeats=3 if n <= 100_000 else 1, engine="compiled", extra=extra)
+        print(f"every mechanism on: compiled N={n:>10,}: {rates[n]:14,.0f} customer-ticks/s ({ticks} ticks)")
+    print(f"every mechanism on: compiled / reference at N={n_ref:,}: {rates[n_ref] / ref:.1f}x   (goal >= 300x)")
+    print(f"every mechanism on: compiled cost per customer-tick at N={top:,} / at N=100,000: "
+          f"{rates[100_000] / rates[top]:.2f}x   (goal <= 1.5x)")
+    print(f"every mechanism on: compiled peak memory per customer at N={mem_n:,}: "
+          f"{peak_memory_per_customer(mem_n, 'compiled', extra):.0f} bytes   (goal <= 100)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes only (a smoke run)")
@@ -186,6 +217,7 @@ def main() -> None:
     for engine in ENGINES:
         print(f"{engine:8s}  peak memory per customer at N={mem_n:,}: "
               f"{peak_memory_per_customer(mem_n, engine):.0f} bytes   (goal <= 100)")
+    mechanisms(n_ref, top, mem_n)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         help_s = command_time([str(BIN / "marktsim"), "--help"], tmp)

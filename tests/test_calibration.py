@@ -20,13 +20,14 @@ import marktsim
 from marktsim.analysis.reductions import sbg_survival
 from marktsim.calibration import fit as f
 from marktsim.calibration.data import DataError, read_data
+from marktsim.calibration.run import Search
 
 BIN = Path(sys.executable).parent
 COHORT = ["market=growing", "market.adopted_share=1", "market.n_competitors=0", "firm.budget=0", "firm.capacity=null",
           "market.acquisition_max=0", "customers.wom_positive=0", "customers.initial_tenure_mean=0",
           "customers.b2b_share=0"]
 SBG = COHORT + ["customers.churn_dissatisfaction=0", "customers.bond_protection=0"]  # the sBG reduction
-FAST = {"trials": 12, "refine": 25, "bands": 20}
+FAST = {"search": Search(trials=12, refine=25, bands=20)}
 
 
 def _write(path: Path, text: str) -> Path:
@@ -70,6 +71,8 @@ def test_bad_data_names_the_file_row_or_column(tmp_path, text, fragment):
     (["--fit", "customers.max_wait=0:5"], "customers.max_wait is an integer key"),
     (["--fit", "customers.nonsense=0:1"], "unknown key customers.nonsense"),
     (["--period-ticks", "0"], "--period-ticks = 0"),
+    (["--trials", "0"], "--trials = 0; allowed: an integer >= 1"),
+    (["--seed", "-1"], "--seed = -1; allowed: an integer >= 0"),
     (["market.n_customers=-5"], "market.n_customers = -5"),
 ])
 def test_bad_options_are_one_line_exit_2_and_nothing_written(tmp_path, args, fragment):
@@ -221,8 +224,9 @@ def test_a_time_series_of_adoption_recovers_the_diffusion_coefficients(tmp_path)
                  "strategy.retention_share=0", "firm.capacity=null", f"market.n_customers={n}", "firm.budget=2000",
                  "market.acquisition_scale=2.0", "market.adoption_response=1.0"]  # as bass_config
     budget_pressure = 0.05 * -np.expm1(-2000 / (2.0 * n))  # P at a_max = 0.05
-    result = marktsim.calibrate(data, out=tmp_path / "out", overrides=overrides, seed=1,
-                                fit=["market.acquisition_max=0.005:0.5", "customers.wom_positive=0:0.3"], **FAST)
+    result = marktsim.calibrate(data, out=tmp_path / "out", overrides=overrides,
+                                fit=["market.acquisition_max=0.005:0.5", "customers.wom_positive=0:0.3"],
+                                search=Search(trials=12, refine=25, bands=20, seed=1))
     est = result.parameters.set_index("key")
     a_true = p / (budget_pressure / 0.05)  # the a_max that gives pressure p at this budget
     for key, value in (("market.acquisition_max", a_true), ("customers.wom_positive", q)):

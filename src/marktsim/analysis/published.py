@@ -68,7 +68,7 @@ class Size:
 
 def retention_curves(size: Size, variants: dict | None = None, series: dict | None = None) -> list[Fit]:
     """Every (series, variant) fitted on years 1–7, forecasting 8–12."""
-    from marktsim.calibration import calibrate
+    from marktsim.calibration import Search, calibrate
 
     out: list[Fit] = []
     with tempfile.TemporaryDirectory() as folder:
@@ -76,7 +76,7 @@ def retention_curves(size: Size, variants: dict | None = None, series: dict | No
             for variant, (overrides, fit) in (variants or VARIANTS).items():
                 result = calibrate(DATA / file, out=Path(folder) / f"{name}_{len(out)}", fit=fit, holdout=5,
                                    overrides=[*overrides, f"market.n_customers={size.simulated}"],
-                                   trials=size.trials, refine=size.refine, bands=size.bands)
+                                   search=Search(trials=size.trials, refine=size.refine, bands=size.bands))
                 s = result.summary
                 out.append(Fit(name, variant, s["forecast_mape"], s["fit_mape"], result.parameters, result.fit,
                                (s["sbg"]["alpha"], s["sbg"]["beta"]), s["sbg_forecast_mape"]))
@@ -107,7 +107,7 @@ M_PUBLISHED = 16_895  # thousand units, Bass (1969)
 def adoption(size: Size) -> Adoption:
     """Fit the cumulative adoption share (sales / m) of room air conditioners, 1949–1957, forecast
     1958–1961; the market's monthly p = P (at the fixed budget) and q = q_wom, annualised ×12."""
-    from marktsim.calibration import calibrate
+    from marktsim.calibration import Search, calibrate
 
     sales = pd.read_csv(DATA / "bass_1969_room_air_conditioners.csv")
     share = sales.sales_thousands.cumsum() / M_PUBLISHED
@@ -117,8 +117,9 @@ def adoption(size: Size) -> Adoption:
     with tempfile.TemporaryDirectory() as folder:
         data = Path(folder) / "adoption.csv"
         data.write_text("tick,share\n" + "".join(f"{12 * (i + 1)},{v:.6f}\n" for i, v in enumerate(share)))
-        result = calibrate(data, out=Path(folder) / "out", holdout=4, trials=size.trials, refine=size.refine,
-                           bands=size.bands, overrides=AC_OVERRIDES + [f"market.n_customers={n}", f"firm.budget={budget}"],
+        result = calibrate(data, out=Path(folder) / "out", holdout=4,
+                           search=Search(trials=size.trials, refine=size.refine, bands=size.bands),
+                           overrides=AC_OVERRIDES + [f"market.n_customers={n}", f"firm.budget={budget}"],
                            fit=["market.acquisition_max=0.0001:0.05", "customers.wom_positive=0.001:0.2"])
     p = result.parameters.set_index("key")
     a = p.loc["market.acquisition_max"]

@@ -93,30 +93,28 @@ def sbg_survival(alpha: float, beta: float, periods: int) -> np.ndarray:
     return np.exp(betaln(alpha, beta + t) - betaln(alpha, beta))
 
 
-def split_config(n: int, horizon: int, budget: float, rho: float = 0.5, **kw) -> DictConfig:
+def split_config(n: int, horizon: int, budget: float, rho: float = 0.5) -> DictConfig:
     """A reduction whose best retention share follows from a deterministic recursion
     (`split_npv`): saturated, focal firm and one rival that spends nothing, global mixing, no
     word of mouth, satisfaction irrelevant (h_s = λ = 0), equal values, unlimited capacity,
     no tenure growth, no onboarding cost, bonds starting at 0."""
-    return load_config(split_overrides(n, horizon, budget, rho, **kw))
+    return load_config(split_overrides(n, horizon, budget, rho))
 
 
-def split_overrides(n: int, horizon: int, budget: float, rho: float = 0.5, h0: float = 0.03, kappa: float = 0.9,
-                    gain_max: float = 0.5, r_scale: float = 5.0, decay: float = 0.2, a_max: float = 0.1,
-                    a_scale: float = 2.0, margin: float = 0.3, value: float = 100.0) -> list[str]:
-    """The overrides of `split_config`."""
+def split_overrides(n: int, horizon: int, budget: float, rho: float = 0.5) -> list[str]:
+    """The overrides of `split_config` (h_0 = 0.03, κ = 0.9, β_max = 0.5, r_scale = 5,
+    δ_b = 0.2, a_max = 0.1, a_scale = 2, margin 0.3, value 100)."""
     return ([
         "market.n_competitors=1", "market.network=global", f"market.n_customers={n}", f"horizon={horizon}",
         "customers.wom_positive=0", "customers.wom_negative=0", "customers.churn_dissatisfaction=0",
         "customers.satisfaction_protection=0", "customers.b2b_share=0", "customers.value_sigma_log=0",
-        f"customers.value_mean={value}", "customers.loyalty_growth_max=0", "customers.bond_init=0",
+        "customers.value_mean=100.0", "customers.loyalty_growth_max=0", "customers.bond_init=0",
         "customers.referral_bonus=0", "customers.personalisation=0", "firm.crm=false", "firm.capacity=null",
-        "firm.onboarding_cost=0", f"firm.margin={margin}", f"firm.budget={budget}",
+        "firm.onboarding_cost=0", "firm.margin=0.3", f"firm.budget={budget}",
         f"strategy.retention_share={rho}", "competitors.budget_share=0", "customers.propensity=none",
-        f"customers.churn_base={h0}",
-        f"customers.bond_protection={kappa}", f"customers.bond_gain_max={gain_max}",
-        f"customers.retention_scale={r_scale}", f"customers.bond_decay={decay}",
-        f"market.acquisition_max={a_max}", f"market.acquisition_scale={a_scale}",
+        "customers.churn_base=0.03", "customers.bond_protection=0.9", "customers.bond_gain_max=0.5",
+        "customers.retention_scale=5.0", "customers.bond_decay=0.2",
+        "market.acquisition_max=0.1", "market.acquisition_scale=2.0",
     ])
 
 

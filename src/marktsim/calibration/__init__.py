@@ -1,8 +1,11 @@
 """Calibration to observed data: ``marktsim.calibrate(...)`` and ``marktsim-calibrate``.
 
     import marktsim
+    from marktsim.calibration import Search
+
     result = marktsim.calibrate("cohort.csv", holdout=5, out="results/calibrate/cohort",
-                                overrides=["customers.propensity=beta", ...])
+                                overrides=["customers.propensity=beta", ...],
+                                search=Search(trials=40, seed=0))  # how hard to search
     result.parameters        # key, estimate, low, high
     result.fit               # period, observed, fitted, low, high, used_for_fit
 
@@ -13,6 +16,6 @@ docs/calibration.md; ``marktsim.calibration.fit`` holds the estimation itself.
 from __future__ import annotations
 
 from marktsim.calibration.data import DataError, Series, Survival, read_data
-from marktsim.calibration.run import Calibration, CalibrationError, calibrate
+from marktsim.calibration.run import Calibration, CalibrationError, Search, calibrate
 
-__all__ = ["Calibration", "CalibrationError", "DataError", "Series", "Survival", "calibrate", "read_data"]
+__all__ = ["Calibration", "CalibrationError", "DataError", "Search", "Series", "Survival", "calibrate", "read_data"]

@@ -18,7 +18,7 @@ import argparse
 import sys
 
 from marktsim.calibration.data import DataError
-from marktsim.calibration.run import CalibrationError, calibrate
+from marktsim.calibration.run import CalibrationError, Search, calibrate
 from marktsim.config import ConfigError, engine_setting
 
 
@@ -44,10 +44,10 @@ def main(argv: list[str] | None = None) -> None:
     progress = args.progress == "on" or (args.progress == "auto" and sys.stderr.isatty())
     try:
         engine_setting()
+        search = Search(trials=args.trials, refine=args.refine, replicates=args.replicates, bands=args.bands,
+                        seed=args.seed)
         result = calibrate(args.data, out=args.out, fit=args.fit, holdout=args.holdout, period_ticks=args.period_ticks,
-                           overrides=args.overrides, config_dir=args.config_dir, trials=args.trials,
-                           refine=args.refine, replicates=args.replicates, bands=args.bands, seed=args.seed,
-                           progress=progress)
+                           overrides=args.overrides, config_dir=args.config_dir, search=search, progress=progress)
     except (ConfigError, DataError, CalibrationError) as exc:
         print(f"marktsim-calibrate: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -14,7 +14,7 @@ import json
 import math
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -64,13 +64,28 @@ class Plan:
     settings: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Search:
+    """How hard the calibration searches: `trials` Optuna TPE candidates, `refine` Nelder–Mead
+    evaluations after them, `replicates` simulated replicates per candidate (common random
+    numbers), `bands` parameter draws for the 95 % band, `seed` the search's seed (the
+    scenario's own seed is the config key ``seed``)."""
+
+    trials: int = 40
+    refine: int = 60
+    replicates: int = 1
+    bands: int = 200
+    seed: int = 0
+
+
 def prepare(data: str | Path, fit: Sequence[str] | None = None, holdout: int = 0, period_ticks: int = 12,
-            overrides: Sequence[str] = (), config_dir: str | Path | None = None, trials: int = 40,
-            refine: int = 60, replicates: int = 1, bands: int = 200, seed: int = 0) -> Plan:
+            overrides: Sequence[str] = (), config_dir: str | Path | None = None, search: Search = Search()) -> Plan:
     """Read the data and check every option against it and the schema; nothing is written."""
     observed = read_data(data)
-    for name, value, low in (("--holdout", holdout, 0), ("--period-ticks", period_ticks, 1), ("--trials", trials, 1),
-                             ("--refine", refine, 0), ("--replicates", replicates, 1), ("--bands", bands, 0)):
+    for name, value, low in (("--holdout", holdout, 0), ("--period-ticks", period_ticks, 1),
+                             ("--trials", search.trials, 1), ("--refine", search.refine, 0),
+                             ("--replicates", search.replicates, 1), ("--bands", search.bands, 0),
+                             ("--seed", search.seed, 0)):
         if not isinstance(value, int) or isinstance(value, bool) or value < low:
             raise ConfigError(f"invalid option: {name} = {value!r}; allowed: an integer >= {low}")
     used = observed.periods - holdout
@@ -102,25 +117,22 @@ def prepare(data: str | Path, fit: Sequence[str] | None = None, holdout: int = 0
     settings = {"data": str(Path(data).resolve()), "data_sha256": digest, "fit": [f"{p.key}={p.low:g}:{p.high:g}"
                                                                                    for p in params],
                 "holdout": holdout, "period_ticks": period_ticks, "overrides": list(overrides),
-                "config_dir": str(Path(config_dir).resolve()) if config_dir else None, "trials": trials,
-                "refine": refine, "replicates": replicates, "bands": bands, "seed": seed}
+                "config_dir": str(Path(config_dir).resolve()) if config_dir else None, **asdict(search)}
     return Plan(observed, raw, params, used, period_ticks, settings)
 
 
 def calibrate(data: str | Path, *, out: str | Path, fit: Sequence[str] | None = None, holdout: int = 0,
               period_ticks: int = 12, overrides: Sequence[str] = (), config_dir: str | Path | None = None,
-              trials: int = 40, refine: int = 60, replicates: int = 1, bands: int = 200, seed: int = 0,
-              progress: bool = False) -> Calibration:
+              search: Search = Search(), progress: bool = False) -> Calibration:
     """Calibrate the model to the data file `data` and write the results to `out`.
 
     `fit`: ``KEY=LOW:HIGH`` entries (default: docs/calibration.md); `holdout`: the last periods
     (or points) not used for fitting, reported as a forecast test; `period_ticks`: ticks per
     period of a survival table; `overrides`/`config_dir`: the scenario, as for ``marktsim``;
-    `trials`: Optuna TPE candidates; `refine`: Nelder–Mead evaluations after them;
-    `replicates`: simulated replicates per candidate (common random numbers); `bands`:
-    parameter draws for the 95 % band; `seed`: the search's seed (the scenario's is ``seed=``).
+    `search`: how hard to search (`Search`: candidates, refinement, replicates, band draws,
+    seed).
     """
-    plan = prepare(data, fit, holdout, period_ticks, overrides, config_dir, trials, refine, replicates, bands, seed)
+    plan = prepare(data, fit, holdout, period_ticks, overrides, config_dir, search)
     folder = Path(out)
     done = _finished(folder, plan.settings)
     if done is not None:
