@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from marktsim.analysis.reductions import bass_config, lifetime_config, markov_config
-from marktsim.analysis.stats import fmt_ci, markdown_table, mean_ci, t_half_width
+from marktsim.analysis.stats import fmt_ci, markdown_table, mean_ci, paired_ratio_ci, percentile_interval, t_half_width
 from marktsim.config import load_config
 from marktsim.engine.account import M
 from marktsim.engine.rules import loyalty_growth
@@ -405,8 +405,7 @@ def _ratio_boot(spend: np.ndarray, effect: np.ndarray, draws: list[np.ndarray]) 
     """mean(spend)/mean(effect) with a 95 % percentile bootstrap over `draws` (index vectors);
     an infinite resample where the resampled effect is not positive."""
     boot = [spend[i].mean() / effect[i].mean() if effect[i].mean() > 0 else np.inf for i in draws]
-    low, high = np.quantile(boot, [0.025, 0.975])
-    return (spend.mean() / effect.mean() if effect.mean() > 0 else np.nan, float(low), float(high))
+    return (spend.mean() / effect.mean() if effect.mean() > 0 else np.nan, *percentile_interval(boot))
 
 
 def marginal_costs(size: Size) -> Check:
@@ -561,15 +560,6 @@ def _pfeifer_verdict(ma, mr, clv) -> str:
 
 # ----------------------------------------------------------------------------- published benchmarks (issue 15)
 
-def _paired_ratio_ci(num: np.ndarray, den: np.ndarray, resamples: int = 2000, seed: int = 0) -> CI:
-    """mean(num)/mean(den) with a 95 % percentile bootstrap over paired replicates."""
-    num, den = np.asarray(num, float), np.asarray(den, float)
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, num.size, size=(resamples, num.size))
-    boot = num[idx].mean(axis=1) / den[idx].mean(axis=1)
-    return float(num.mean() / den.mean()), float(np.quantile(boot, 0.025)), float(np.quantile(boot, 0.975))
-
-
 def _focal(res) -> pd.DataFrame:
     return res.summary[res.summary.firm == "focal"].sort_values("replicate").reset_index(drop=True)
 
@@ -615,7 +605,7 @@ def gupta_lehmann_stuart(size: Size) -> Check:
         dx = (after(moved).to_numpy() - before(base).to_numpy()) / before(base).mean()
         if name == "acquisition cost":
             dx = -dx  # an improvement is a fall in cost
-        e = _paired_ratio_ci(100 * dv.to_numpy(), 100 * dx)
+        e = paired_ratio_ci(100 * dv.to_numpy(), 100 * dx)
         low, high = GLS[name]
         rows.append({"driver": name, "lever": lever, "driver_change": 100 * dx.mean(), "value_change": 100 * dv.mean(),
                      "elasticity": e, "published": (low, high), "verdict": _verdict(e, low, high)})
@@ -681,7 +671,7 @@ def referral_benchmark(size: Size) -> Check:
         rows.append({"replicate": rep, "referred": sums[True][0] / max(sums[True][1], 1),
                      "other": sums[False][0] / max(sums[False][1], 1)})
     frame = pd.DataFrame(rows)
-    ratio = _paired_ratio_ci(frame.referred.to_numpy(), frame.other.to_numpy())
+    ratio = paired_ratio_ci(frame.referred.to_numpy(), frame.other.to_numpy())
     extra = (ratio[0] - 1, ratio[1] - 1, ratio[2] - 1)
     verdict = "reproduced" if extra[1] >= SCHMITT else ("reproduced only at the edge of the interval"
                                                           if extra[2] >= SCHMITT else "not reproduced")
@@ -721,7 +711,7 @@ def rust_lemon_zeithaml(size: Size) -> Check:
         f0, f1 = _focal(res0), _focal(res1)
         d_npv = (f1.npv - f0.npv).to_numpy()
         d_spend = _discounted_marketing(res1, rate) - _discounted_marketing(res0, rate)
-        rows.append({"rho": rho, "average_romi": _ci(f0.romi), "marginal_rom": _paired_ratio_ci(d_npv, d_spend)})
+        rows.append({"rho": rho, "average_romi": _ci(f0.romi), "marginal_rom": paired_ratio_ci(d_npv, d_spend)})
     return Check("rust_lemon_zeithaml", pd.DataFrame(rows), {"reps": size.reps})
 
 

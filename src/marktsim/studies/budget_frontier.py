@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from marktsim.analysis.stats import percentile_interval
 from marktsim.studies.core import Collector, Findings, Study, Sweep, Value, fmt, markdown, runs_table
 
 NAME = "budget_frontier"
@@ -41,8 +42,7 @@ def extract(sweeps: list) -> pd.DataFrame:
                 found.runs(f"{budget}.{scale}.{r}.npv", row)
             reps = grid.shape[1]
             boot = [best_rho(grid[:, rng.integers(0, reps, reps)].mean(axis=1)) for _ in range(RESAMPLES)]
-            found.add(f"{budget}.{scale}.best_rho", best_rho(grid.mean(axis=1)), float(np.quantile(boot, 0.025)),
-                      float(np.quantile(boot, 0.975)), reps)
+            found.add(f"{budget}.{scale}.best_rho", best_rho(grid.mean(axis=1)), *percentile_interval(boot), reps)
             best = int(np.argmax(grid.mean(axis=1)))
             found.runs(f"{budget}.{scale}.best_npv", grid[best])
     return found.frame()

@@ -44,6 +44,7 @@ from marktsim.analysis.findings import (
     Value,
     fmt,
 )
+from marktsim.analysis.stats import paired_ratio_ci
 
 __all__ = ["COLUMNS", "Collector", "Findings", "StudyError", "Value", "fmt"]
 
@@ -310,7 +311,4 @@ def paired_ratio(a: np.ndarray, b: np.ndarray, resamples: int = 4000, seed: int 
     a, b = np.asarray(a, float), np.asarray(b, float)
     if a.shape != b.shape or a.size < 2:
         raise StudyError(f"paired ratio needs two equal samples of ≥ 2 runs, got {a.size} and {b.size}")
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, a.size, size=(resamples, a.size))
-    boot = a[idx].mean(axis=1) / b[idx].mean(axis=1) - 1
-    return float(a.mean() / b.mean() - 1), float(np.quantile(boot, 0.025)), float(np.quantile(boot, 0.975))
+    return paired_ratio_ci(a, b, resamples, seed, shift=1.0)

@@ -17,6 +17,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from marktsim.analysis.stats import percentile_interval
 from marktsim.studies.core import Collector, Findings, Study, StudyError, Sweep, markdown, runs_table, save_figure
 
 NAME = "strategy_game"
@@ -90,10 +91,6 @@ def cube(table: pd.DataFrame, column: str) -> np.ndarray:
     return out
 
 
-def _interval(samples: np.ndarray) -> tuple[float, float]:
-    return float(np.quantile(samples, 0.025)), float(np.quantile(samples, 0.975))
-
-
 def extract(sweeps: list) -> pd.DataFrame:
     found = Collector()
     table = runs_table(sweeps[0])
@@ -127,19 +124,19 @@ def extract(sweeps: list) -> pd.DataFrame:
                          "pd": float(cells["T"] > cells["R"] > cells["P"] > cells["S"])})
         b = pd.DataFrame(boot)
         for key in ("rho_star", "rho_joint", "u_star", "u_joint"):
-            found.add(f"{market}.{key}", getattr(point, key), *_interval(b[key]), n=reps)
-        found.add(f"{market}.dilemma", point.u_joint - point.u_star, *_interval(b.u_joint - b.u_star), n=reps)
+            found.add(f"{market}.{key}", getattr(point, key), *percentile_interval(b[key]), n=reps)
+        found.add(f"{market}.dilemma", point.u_joint - point.u_star, *percentile_interval(b.u_joint - b.u_star), n=reps)
         found.add(f"{market}.dilemma_rel", point.u_joint / point.u_star - 1,
-                  *_interval(b.u_joint / b.u_star - 1), n=reps)
+                  *percentile_interval(b.u_joint / b.u_star - 1), n=reps)
         for key, rho in (("churn_star", point.rho_star), ("churn_joint", point.rho_joint)):
-            found.add(f"{market}.{key}", _churn(churn_coef, rho), *_interval(b[key]), n=reps)
+            found.add(f"{market}.{key}", _churn(churn_coef, rho), *percentile_interval(b[key]), n=reps)
         found.add(f"{market}.crossings", point.crossings, n=reps)
         found.add(f"{market}.pd_share", b.pd.mean(), n=RESAMPLES)
         found.add(f"{market}.fit_r2", r2, n=len(GRID) ** 2)
         brs = np.stack(b.br.to_numpy())
         for j, y in enumerate(GRID):
             k = int(np.argmin(abs(FINE - y)))
-            found.add(f"{market}.br.{y:.1f}", point.br[k], *_interval(brs[:, k]), n=reps)
+            found.add(f"{market}.br.{y:.1f}", point.br[k], *percentile_interval(brs[:, k]), n=reps)
     return found.frame()
 
 
