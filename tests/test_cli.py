@@ -260,10 +260,11 @@ def test_a_complete_job_with_another_config_is_never_overwritten(tmp_path):
     assert (tmp_path / "job" / "timeseries.parquet").read_bytes() == first
 
 
-def test_a_failing_job_is_recorded_and_the_others_complete(tmp_path, monkeypatch):
+def test_a_failing_job_is_recorded_and_the_others_complete(tmp_path, monkeypatch, capsys):
     """Run the sweep in-process with seed 1's simulation made to raise: the other jobs complete,
-    the failure is in the job's FAILED file and the sweep index, the command exits non-zero,
-    and the report lists the failed job apart from incomplete ones."""
+    the failure is in the job's FAILED file and the sweep index, the command exits non-zero and
+    ends with a line that counts the jobs, and the report lists the failed job apart from
+    incomplete ones."""
     from marktsim import simulation as engine_runs
     from marktsim.experiments import cli
 
@@ -282,6 +283,9 @@ def test_a_failing_job_is_recorded_and_the_others_complete(tmp_path, monkeypatch
         cli.main()
     assert exit_info.value.code not in (0, None)
     sweep = tmp_path / "sweep"
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last == (f"marktsim: sweep {sweep.resolve()}: 2 of 3 jobs complete, 1 failed, 0 incomplete; "
+                    f"report: marktsim-report {sweep.resolve()}")
     failed = next(p for p in sweep.iterdir() if "seed=1" in p.name)
     assert "disk on fire" in (failed / "FAILED").read_text() and not (failed / "COMPLETE").exists()
     assert json.loads((failed / "job.json").read_text())["status"] == "failed"
@@ -296,6 +300,7 @@ def test_a_failing_job_is_recorded_and_the_others_complete(tmp_path, monkeypatch
     monkeypatch.setattr(engine_runs, "run_replicate", real)
     cli.main()
     assert _complete(sweep) == 3 and not (failed / "FAILED").exists()
+    assert "sweep " + str(sweep.resolve()) + ": 3 of 3 jobs complete, 0 failed" in capsys.readouterr().out
 
 
 def test_submitit_local_gives_the_sequential_results(tmp_path):

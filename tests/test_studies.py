@@ -137,3 +137,22 @@ def test_rendering_fills_in_tables_from_the_study():
     text = "<!--t retention_vs_acquisition/main-->\nstale\n<!--/t-->"
     out = render(text, library)
     assert "stale" not in out and out.count("\n|") >= 13  # header, rule and 12 rows
+
+
+def test_a_stale_table_whose_cells_hold_inline_code_is_named(tmp_path):
+    """Table cells often name keys in `inline code`; such a table is checked like any other (it
+    once escaped the check, which set inline code aside before looking for tables), while a
+    marker shown as an example in inline code or a fenced block is left alone."""
+    (tmp_path / "experiments" / "toy").mkdir(parents=True)
+    pd.DataFrame({"key": ["x.npv"], "mean": [4.2e6], "low": [4.1e6], "high": [4.3e6], "n": [20]}).to_csv(
+        tmp_path / "experiments" / "toy" / "findings.csv", index=False)
+    table = "| key | NPV |\n|---|---|\n| `x.npv` | 4.20 M [4.10, 4.30] |"
+    toy = Study("toy", "?", (Sweep(("experiment=toy",)),), extract=lambda s: pd.DataFrame(),
+                tables=lambda f: {"main": table})
+    page = tmp_path / "README.md"
+    example = "Write `<!--t toy/main-->` on a line of its own; e.g.\n```\n<!--t toy/main-->\nold\n<!--/t-->\n```\n"
+    page.write_text(example + f"<!--t toy/main-->\n{table}\n<!--/t-->\n", encoding="utf-8")
+    assert check(tmp_path, {"toy": toy}) == []
+    page.write_text(example + f"<!--t toy/main-->\n{table.replace('4.10', '4.05')}\n<!--/t-->\n", encoding="utf-8")
+    problems = check(tmp_path, {"toy": toy})
+    assert len(problems) == 1 and "4.05" in problems[0] and "4.10" in problems[0]

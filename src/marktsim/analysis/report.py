@@ -3,6 +3,9 @@
 Reads every job folder below <folder>. Complete jobs (with their completion marker) are
 combined; incomplete or failed jobs are listed and skipped, never mixed in. Jobs that differ
 only in ``seed`` are runs of the same condition; every replicate of every job is one run.
+Every table carries one typed column per swept key (and ``seed``); runs of two conditions
+with the same seed and replicate share their random numbers, so conditions are compared by
+paired differences, and a condition is called the leader only where those exclude zero.
 """
 
 from __future__ import annotations
@@ -19,12 +22,20 @@ import pandas as pd
 from omegaconf import DictConfig
 
 from marktsim.analysis.labels import labels
-from marktsim.analysis.stats import fmt_ci, grouped_ci, markdown_table, t_half_width
+from marktsim.analysis.stats import clip_ci, fmt_ci, fmt_number, grouped_ci, markdown_table, mean_ci, t_half_width
 from marktsim.experiments import store
 from marktsim.experiments.store import Job, dataset_paths, find_jobs
 
 SUMMARY_METRICS = ["npv", "profit", "revenue", "churn_annual", "final_share", "cac", "cost_ratio", "clv", "romi"]
 HORIZONS = (12, 36, 120)
+PAIRED_METRICS = ("npv", "churn_annual")
+PAIR = ["seed", "replicate"]  # runs with the same seed and replicate share their random numbers
+# natural bounds of the quantities: t-intervals over few runs are cut there
+BOUNDS = {name: (0.0, 1.0) for name in ("share", "churn_rate", "utilisation", "final_share", "churn_annual",
+                                        "churn_new", "churn_established", "churn")}
+BOUNDS.update({name: (0.0, np.inf) for name in ("backlog_units", "revenue", "cac", "customers")})
+# overrides that are not conditions: where a job runs, how many replicates, which chunk
+NOT_KEYS = ("hydra.", "replicates=", "design.chunk=", "progress=", "results_dir=", "engine=", "seed=")
 
 
 class ReportError(Exception):
@@ -41,6 +52,12 @@ class Sweep:
     segments: pd.DataFrame
     summary: pd.DataFrame
     design: pd.DataFrame | None = None  # parameter values of design points (point, factors...)
+    keys: tuple[str, ...] = ()  # the columns of the swept keys (``config.<key>`` where a table has <key>)
+
+    @property
+    def key_columns(self) -> list[str]:
+        """The columns `load_sweep` adds to every table: ``seed`` and one per swept key."""
+        return ["seed", *self.keys]
 
     @property
     def skipped(self) -> list[Job]:
@@ -61,6 +78,47 @@ def _labels_for(jobs: list[Job]) -> dict[str, str]:
     sets = {j.condition: set(j.condition.split(",")) - {"default"} for j in jobs}
     common = set.intersection(*sets.values()) if sets else set()
     return {c: ", ".join(sorted(s - common)) or "default" for c, s in sets.items()}
+
+
+def _swept_keys(jobs: list[Job]) -> pd.DataFrame:
+    """One row per job (index: its key) and one typed column per swept key: the override keys
+    whose values differ between the jobs (seed, replicates and where a job runs left out),
+    typed by Hydra's override grammar (3000 an int, 0.5 a float, acquisition_heavy a string)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser = OverridesParser.create()
+    parsed: dict[str, tuple[str, Any]] = {}  # each distinct override parsed once (10 000 jobs repeat them)
+    rows = {}
+    for job in jobs:
+        row = {}
+        for text in job.overrides:
+            if text.lstrip("+~").startswith(NOT_KEYS):
+                continue
+            if text not in parsed:
+                (override,) = parser.parse_overrides([text])
+                value = override.value()
+                parsed[text] = (override.key_or_group, value if isinstance(value, (int, float, str, bool)) or value is None
+                                else str(value))
+            key, value = parsed[text]
+            row[key] = value
+        rows[job.key] = row
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    swept = [c for c in frame.columns if frame[c].astype(str).nunique() > 1]
+    return frame[swept].infer_objects()
+
+
+def _with_keys(frame: pd.DataFrame, keys: pd.DataFrame, seeds: dict[str, int | None],
+               names: dict[str, str]) -> pd.DataFrame:
+    """`frame` (with a job column) plus `seed` and one column per swept key, named by `names`."""
+    job = pd.Categorical(frame.job)
+    categories, codes = job.categories, job.codes
+    out = frame.copy()
+    out["seed"] = pd.array([seeds.get(k) for k in categories], dtype="Int64")[codes]
+    for key in keys.columns:
+        per_job = keys[key].reindex(categories)
+        values = per_job.to_numpy()[codes]
+        out[names[key]] = pd.Categorical(values) if per_job.dtype == object else values
+    return out
 
 
 def _read(paths: list[Path], name: str, firms: tuple[str, ...] | None = None) -> pd.DataFrame:
@@ -118,17 +176,30 @@ def load_sweep(root: Path | str, firms: tuple[str, ...] | None = None) -> Sweep:
         raise ReportError(f"{root} holds {len(jobs)} job(s), none complete: " + ", ".join(j.key for j in jobs))
     names = _labels_for(complete)
     label = {j.key: names[j.condition] for j in complete}
+    keys = _swept_keys(complete)
+    seeds = {j.key: j.seed for j in complete}
     try:
         paths = dataset_paths(complete)
     except store.LinkRefused as exc:
         raise ReportError(str(exc)) from None
-    tables = {}
-    for name in ("timeseries", "segments", "summary"):
-        tables[name] = _label_runs(_read(paths, name, None if name == "summary" else firms), label)
+    tables = {name: _label_runs(_read(paths, name, None if name == "summary" else firms), label)
+              for name in ("timeseries", "segments", "summary")}
+    taken = set().union(*(t.columns for t in tables.values()))
+    names = {k: k if k not in taken else f"config.{k}" for k in keys.columns}
+    tables = {name: _with_keys(table, keys, seeds, names) for name, table in tables.items()}
     designs = [pd.read_csv(j.path / "design.csv", keep_default_na=False) for j in complete
                if (j.path / "design.csv").is_file()]
     design = pd.concat(designs, ignore_index=True).drop_duplicates("point") if designs else None
-    return Sweep(root, jobs, tables["timeseries"], tables["segments"], tables["summary"], design)
+    names_swept = list(names.values())
+    if design is not None:  # a design's factors vary by point: typed columns from design.csv
+        factors = design.set_index("point")
+        new = [f for f in factors.columns if f not in taken and f not in names_swept]
+        for table in tables.values():
+            for factor in new:
+                table[factor] = table.point.map(factors[factor]).to_numpy()
+        names_swept += new
+    return Sweep(root, jobs, tables["timeseries"], tables["segments"], tables["summary"], design,
+                 tuple(names_swept))
 
 
 def _natural(label: str) -> tuple:
@@ -138,13 +209,79 @@ def _natural(label: str) -> tuple:
     return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", label))
 
 
+def condition_keys(sweep: Sweep) -> pd.DataFrame:
+    """The swept keys' values of each condition (a column per key, typed; seed left out: it
+    varies within a condition)."""
+    return sweep.summary.groupby("condition", observed=True)[list(sweep.keys)].first().reset_index()
+
+
+def _keyed(table: pd.DataFrame, sweep: Sweep) -> pd.DataFrame:
+    """`table` (one row per condition, or per condition and something else) with the swept
+    keys' columns after `condition`."""
+    keys = condition_keys(sweep)
+    if len(keys.columns) == 1:
+        return table
+    merged = table.merge(keys, on="condition", how="left")
+    front = ["condition", *keys.columns[1:]]
+    return merged[front + [c for c in merged.columns if c not in front]]
+
+
 def summary_by_condition(sweep: Sweep) -> pd.DataFrame:
-    """Mean and 95 % interval of the summary metrics per condition and firm."""
-    return grouped_ci(sweep.summary, ["condition", "firm"], SUMMARY_METRICS)
+    """Mean and 95 % interval of the summary metrics per condition and firm (intervals cut at
+    the metrics' natural bounds), with the swept keys' columns."""
+    table = clip_ci(grouped_ci(sweep.summary, ["condition", "firm"], SUMMARY_METRICS), BOUNDS)
+    return _keyed(table, sweep)
+
+
+def paired_difference(frame: pd.DataFrame, value: str, a: str, b: str) -> tuple[float, float, float, int]:
+    """Mean and 95 % t-interval of `value` of condition `a` minus that of `b` over runs paired by
+    seed and replicate (common random numbers), and the number of pairs; no pairs (NaN, 0) where
+    the runs cannot be paired (no shared seeds, or two runs of one condition with the same seed
+    and replicate)."""
+    x = frame[frame.condition == a].set_index(PAIR)[value]
+    y = frame[frame.condition == b].set_index(PAIR)[value]
+    if x.index.has_duplicates or y.index.has_duplicates:
+        return np.nan, np.nan, np.nan, 0
+    return mean_ci((x - y).dropna())
+
+
+def paired_differences(sweep: Sweep, reference: str, metrics=PAIRED_METRICS, firm: str = "focal") -> pd.DataFrame:
+    """Every other condition minus `reference` (``paired_difference``), one row per condition."""
+    summary = sweep.summary[sweep.summary.firm == firm]
+    rows = []
+    for condition in sweep.conditions:
+        if condition == reference:
+            continue
+        row: dict[str, Any] = {"condition": condition}
+        for metric in metrics:
+            mean, low, high, n = paired_difference(summary, metric, condition, reference)
+            row.update({metric: mean, f"{metric}_ci_low": low, f"{metric}_ci_high": high})
+        row["pairs"] = n
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def leader(frame: pd.DataFrame, value: str) -> tuple[str, list[str]]:
+    """The condition with the highest mean `value`, and the conditions it is not separated from:
+    those whose paired difference to it has an interval that does not exclude zero (or that
+    cannot be paired). The first is a leader only where the list is empty."""
+    means = frame.groupby("condition", observed=True)[value].mean()
+    best = str(means.idxmax())
+    ties = []
+    for other in means.index:
+        if other == best:
+            continue
+        _, low, _, n = paired_difference(frame, value, best, str(other))
+        if n < 2 or not low > 0:
+            ties.append(str(other))
+    return best, ties
 
 
 def horizon_table(sweep: Sweep, firm: str = "focal") -> pd.DataFrame:
-    """Cumulative discounted profit after 12, 36, 120 months per condition (mean, interval)."""
+    """Cumulative discounted profit after 12, 36, 120 months per condition (mean, interval), and
+    per month whether a condition leads (``leader``): the highest mean, ahead of every other
+    condition by a paired difference whose interval excludes zero ("yes"), or within noise of
+    the highest ("not separable")."""
     ts = sweep.timeseries[sweep.timeseries.firm == firm].sort_values(["run", "tick"])
     ts = ts.assign(cum_npv=ts.groupby("run", observed=True).discounted_profit.cumsum())
     rows = []
@@ -152,6 +289,9 @@ def horizon_table(sweep: Sweep, firm: str = "focal") -> pd.DataFrame:
     for h in [h for h in HORIZONS if h <= last]:
         at = ts[ts.tick == h]
         table = grouped_ci(at, ["condition"], ["cum_npv"])
+        best, ties = leader(at, "cum_npv")
+        table["leader"] = np.where(table.condition == best, "yes" if not ties else "not separable",
+                                   np.where(table.condition.isin(ties), "not separable", ""))
         table.insert(0, "month", h)
         rows.append(table)
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
@@ -174,7 +314,8 @@ def churn_split_per_run(sweep: Sweep, firm: str = "focal") -> pd.DataFrame:
 def new_vs_established(sweep: Sweep, firm: str = "focal") -> pd.DataFrame:
     """Monthly churn of new and of established customers per condition (mean, interval over runs;
     ``churn_split_per_run``)."""
-    return grouped_ci(churn_split_per_run(sweep, firm), ["condition"], ["churn_new", "churn_established"])
+    return clip_ci(grouped_ci(churn_split_per_run(sweep, firm), ["condition"], ["churn_new", "churn_established"]),
+                   BOUNDS)
 
 
 def _numeric_design(conditions: list[str]) -> pd.DataFrame | None:
@@ -200,7 +341,8 @@ def _bands(ts: pd.DataFrame, column: str) -> pd.DataFrame:
     g = ts.groupby(["condition", "tick"], observed=True)[column]
     out = g.agg(["mean", "std", "count"]).reset_index()
     half = np.nan_to_num(t_half_width(out["std"], out["count"]), nan=0.0)
-    out["low"], out["high"] = out["mean"] - half, out["mean"] + half
+    low, high = BOUNDS.get(column, (-np.inf, np.inf))
+    out["low"], out["high"] = (out["mean"] - half).clip(low, high), (out["mean"] + half).clip(low, high)
     return out
 
 
@@ -243,7 +385,13 @@ def _design_figure(sweep: Sweep, summary: pd.DataFrame, out: Path, lab: dict, pl
     return [("design.png", lab["fig_design"].format(n=len(per_point)) + " " + "; ".join(sentences) + ".")]
 
 
-def _figures(sweep: Sweep, out: Path, lab: dict, firm: str = "focal") -> list[tuple[str, str]]:
+def _legend_below(fig, ax, n: int) -> None:
+    """The conditions' legend below the panels, outside the data (up to 12 conditions)."""
+    if n <= 12:
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=min(n, 3), fontsize=7)
+
+
+def _figures(sweep: Sweep, out: Path, lab: dict, firm: str = "focal", lang: str = "en") -> list[tuple[str, str]]:
     """Write the figures; return (file name, sentence) pairs."""
     import matplotlib
 
@@ -257,17 +405,16 @@ def _figures(sweep: Sweep, out: Path, lab: dict, firm: str = "focal") -> list[tu
     summary = sweep.summary[sweep.summary.firm == firm]
     written = []
 
-    fig, axes = plt.subplots(2, 2, figsize=(10, 6.5), sharex=True)
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True, layout="constrained")
     for ax, column in zip(axes.flat, ("share", "revenue", "churn_rate", "profit")):
         _plot_bands(ax, ts, column, palette, lab)
-    if len(sweep.conditions) <= 12:
-        axes.flat[0].legend(fontsize=7, loc="best")
-    fig.tight_layout()
+    _legend_below(fig, axes.flat[0], len(sweep.conditions))
     fig.savefig(out / "timeseries.png", dpi=110)
     plt.close(fig)
     final = ts[ts.tick == ts.tick.max()].groupby("condition", observed=True).share.mean()
     sentence = lab["fig_timeseries"] + " " + lab["share_end"].format(
-        low=f"{final.min():.3f}", worst=final.idxmin(), high=f"{final.max():.3f}", best=final.idxmax()
+        low=fmt_number(final.min(), ".3f", lang), worst=final.idxmin(), high=fmt_number(final.max(), ".3f", lang),
+        best=final.idxmax()
     )
     written.append(("timeseries.png", sentence))
 
@@ -281,33 +428,46 @@ def _figures(sweep: Sweep, out: Path, lab: dict, firm: str = "focal") -> list[tu
     ax.errorbar(table.npv, y, xerr=[table.npv - table.npv_ci_low, table.npv_ci_high - table.npv],
                 fmt="o", color="black", ecolor="gray", capsize=3)
     ax.set_yticks(y, table.condition)
-    ax.set_xlabel(lab["npv"])
+    ax.set_xlabel(lab["npv_axis"])
+    ax.set_title(lab["npv_title"], fontsize=10)
     fig.tight_layout()
     fig.savefig(out / "npv.png", dpi=110)
     plt.close(fig)
     best, worst = table.npv.idxmax(), table.npv.idxmin()
     sentence = lab["fig_npv"] + " " + lab["best_npv"].format(
-        best=table.condition[best], value=fmt_ci(table.npv[best], table.npv_ci_low[best], table.npv_ci_high[best]),
-        worst=table.condition[worst], low=fmt_ci(table.npv[worst], table.npv_ci_low[worst], table.npv_ci_high[worst]),
+        best=table.condition[best],
+        value=fmt_ci(table.npv[best], table.npv_ci_low[best], table.npv_ci_high[best], lang=lang),
+        worst=table.condition[worst],
+        low=fmt_ci(table.npv[worst], table.npv_ci_low[worst], table.npv_ci_high[worst], lang=lang),
     )
     written.append(("npv.png", sentence))
 
     seg = sweep.segments[sweep.segments.firm == firm]
     per_run = seg.groupby(["condition", "run", "segment"], observed=True)[["lost", "customers"]].sum().reset_index()
     per_run["churn"] = per_run.lost / per_run.customers.replace(0, np.nan)
+    bars = clip_ci(grouped_ci(per_run, ["condition", "segment"], ["churn"]), BOUNDS)  # the report's t-intervals
     fig, ax = plt.subplots(figsize=(8, 0.35 * len(sweep.conditions) + 1.8))
-    sns.barplot(per_run, y="condition", x="churn", hue="segment", errorbar=("ci", 95), ax=ax,
-                palette="colorblind", orient="h")
+    segments = list(dict.fromkeys(bars.segment))
+    height = 0.8 / max(len(segments), 1)
+    position = {c: i for i, c in enumerate(sweep.conditions)}
+    colours = sns.color_palette("colorblind", len(segments))
+    for k, (segment, colour) in enumerate(zip(segments, colours)):
+        part = bars[bars.segment == segment]
+        centre = np.array([position[c] for c in part.condition], dtype=float) - 0.4 + (k + 0.5) * height
+        ax.barh(centre, part.churn, height=height, color=colour, label=segment,
+                xerr=[part.churn - part.churn_ci_low, part.churn_ci_high - part.churn], capsize=2)
+    ax.set_yticks(range(len(sweep.conditions)), sweep.conditions)
+    ax.invert_yaxis()
     ax.set_xlabel(lab["segment_churn"])
     ax.set_ylabel("")
-    ax.legend(title=lab["segment"], fontsize=7)
+    ax.legend(title=lab["segment"], fontsize=7, loc="lower right")
     fig.tight_layout()
     fig.savefig(out / "segment_churn.png", dpi=110)
     plt.close(fig)
     means = per_run.groupby("segment", observed=True).churn.mean()
     order = lab["a_lowest"] if means.idxmin() == "A" else lab["a_not_lowest"]
     written.append(("segment_churn.png", lab["fig_segments"] + " " + lab["segment_sentence"].format(
-        order=order, a=f"{means.get('A', np.nan):.4f}", b=f"{means.get('B', np.nan):.4f}", c=f"{means.get('C', np.nan):.4f}")))
+        order=order, **{k.lower(): fmt_number(means.get(k, np.nan), ".4f", lang) for k in "ABC"})))
 
     design = _numeric_design(sweep.conditions)
     if design is not None:
@@ -340,20 +500,18 @@ def _figures(sweep: Sweep, out: Path, lab: dict, firm: str = "focal") -> list[tu
         written.append(("npv_heatmap.png", lab["fig_heatmap"].format(x=x) + " " + "; ".join(best_cells) + "."))
 
     if ts.capacity.notna().any():
-        fig, axes = plt.subplots(1, 2, figsize=(10, 3.5), sharex=True)
+        fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharex=True, layout="constrained")
         peaks = {}
         for ax, column in zip(axes, ("utilisation", "backlog_units")):
             band = _plot_bands(ax, ts, column, palette, lab)
             peaks[column] = band.loc[band["mean"].idxmax()]
-        if len(sweep.conditions) <= 12:
-            axes[0].legend(fontsize=7)
-        fig.tight_layout()
+        _legend_below(fig, axes[0], len(sweep.conditions))
         fig.savefig(out / "capacity.png", dpi=110)
         plt.close(fig)
         u = peaks["utilisation"]
         written.append(("capacity.png", lab["fig_capacity"] + " " + lab["capacity_sentence"].format(
-            peak=f"{u['mean']:.2f}", where=f"{u['condition']}, {lab['tick']} {int(u['tick'])}",
-            backlog=f"{peaks['backlog_units']['mean']:.0f}")))
+            peak=fmt_number(u["mean"], ".2f", lang), where=f"{u['condition']}, {lab['tick']} {int(u['tick'])}",
+            backlog=fmt_number(peaks["backlog_units"]["mean"], ",.0f", lang))))
     return written
 
 
@@ -404,10 +562,23 @@ def _sensitivity_section(sweep: Sweep, out: Path, lab: dict, figures: list[tuple
     return lines
 
 
-def write_report(root: Path | str, out: Path | str | None = None, lang: str = "en") -> Path:
-    """Build summary.csv, the figures and report.md for `root`; return the report's path."""
+def _months(months: list[int], lab: dict) -> str:
+    """12, 36 and 120 (in the report's language)."""
+    text = [str(m) for m in months]
+    return text[0] if len(text) == 1 else ", ".join(text[:-1]) + f" {lab['and']} " + text[-1]
+
+
+def write_report(root: Path | str, out: Path | str | None = None, lang: str = "en",
+                 reference: str | None = None) -> Path:
+    """Build summary.csv, the figures and report.md for `root`; return the report's path.
+    `reference`: the condition the others are compared with by paired differences (default:
+    the first condition)."""
     lab = labels(lang)
     sweep = load_sweep(root, firms=("focal",))
+    if reference is not None and reference not in sweep.conditions:
+        shown = ", ".join(f"'{c}'" for c in sweep.conditions[:6]) + (", …" if len(sweep.conditions) > 6 else "")
+        raise ReportError(f"--reference '{reference}' is not a condition of {root}; allowed: {shown}")
+    reference = reference if reference is not None else sweep.conditions[0]
     if out is None:
         try:
             store.refuse_links(Path(root), "report")
@@ -421,16 +592,19 @@ def write_report(root: Path | str, out: Path | str | None = None, lang: str = "e
     table.to_csv(out / "summary.csv", index=False)
     horizons = horizon_table(sweep)
     if not horizons.empty:
-        horizons.to_csv(out / "horizons.csv", index=False)
-    figures = _figures(sweep, out, lab)
+        _keyed(horizons, sweep).to_csv(out / "horizons.csv", index=False)
+    figures = _figures(sweep, out, lab, lang=lang)
     churn_split = new_vs_established(sweep)
-    churn_split.to_csv(out / "churn_new_vs_established.csv", index=False)
+    _keyed(churn_split, sweep).to_csv(out / "churn_new_vs_established.csv", index=False)
+    paired = paired_differences(sweep, reference) if len(sweep.conditions) > 1 else pd.DataFrame()
+    if not paired.empty:
+        _keyed(paired, sweep).assign(reference=reference).to_csv(out / "paired_differences.csv", index=False)
 
     focal = table[table.firm == "focal"]
     shown = pd.DataFrame({lab["condition"]: focal.condition.astype(str)})
     for metric in SUMMARY_METRICS:
         shown[lab["columns"][metric]] = [
-            fmt_ci(r[metric], r[f"{metric}_ci_low"], r[f"{metric}_ci_high"]) for _, r in focal.iterrows()
+            fmt_ci(r[metric], r[f"{metric}_ci_low"], r[f"{metric}_ci_high"], lang=lang) for _, r in focal.iterrows()
         ]
     shown[lab["runs"]] = focal.n.to_numpy()
     complete = [j for j in sweep.jobs if j.complete]
@@ -444,6 +618,8 @@ def write_report(root: Path | str, out: Path | str | None = None, lang: str = "e
         + f"; {len(sweep.failed)} {lab['failed']}: "
         + (", ".join(f"`{j.key}` ({j.error})" for j in sweep.failed) or lab["none_incomplete"]),
         "",
+        lab["intervals"],
+        "",
     ]
     lines += _sensitivity_section(sweep, out, lab, figures)
     lines += [f"## {lab['summary_table']}", ""]
@@ -452,25 +628,34 @@ def write_report(root: Path | str, out: Path | str | None = None, lang: str = "e
     else:
         lines += [markdown_table(shown), ""]
     few = len(shown) <= MAX_CONDITIONS_PER_FIGURE  # else the CSV files hold the per-condition tables
-    if not horizons.empty and few:
-        lines += [f"## {lab['horizon_table']}", ""]
-        rows = []
-        for month, g in horizons.groupby("month"):
-            best = g.loc[g.cum_npv.idxmax()]
-            for _, r in g.iterrows():
-                rows.append({lab["tick"]: month, lab["condition"]: r.condition,
-                             lab["npv"]: fmt_ci(r.cum_npv, r.cum_npv_ci_low, r.cum_npv_ci_high),
-                             lab["leader"]: "◀" if r.condition == best.condition else ""})
+    if not paired.empty and few:
+        lines += [f"## {lab['paired_table'].format(reference=reference)}", "", lab["paired_intro"], ""]
+        rows = [{lab["condition"]: r["condition"],
+                 **{lab["difference"].format(metric=lab["columns"][m]):
+                    fmt_ci(r[m], r[f"{m}_ci_low"], r[f"{m}_ci_high"], lang=lang) for m in PAIRED_METRICS},
+                 lab["pairs"]: r["pairs"]} for r in paired.to_dict("records")]
         lines += [markdown_table(pd.DataFrame(rows)), ""]
+    if not horizons.empty and few:
+        lines += [f"## {lab['horizon_table'].format(months=_months(sorted(set(horizons.month)), lab))}", ""]
+        marks = {"yes": "◀", "not separable": "≈", "": ""}
+        rows = [{lab["tick"]: r.month, lab["condition"]: r.condition,
+                 lab["npv"]: fmt_ci(r.cum_npv, r.cum_npv_ci_low, r.cum_npv_ci_high, lang=lang),
+                 lab["leader"]: marks[r.leader]} for r in horizons.itertuples()]
+        lines += [markdown_table(pd.DataFrame(rows)), "", lab["leader_key"], ""]
         for month, g in horizons.groupby("month"):
-            lines.append(lab["horizon_sentence"].format(h=month, who=g.loc[g.cum_npv.idxmax()].condition))
+            best = g.loc[g.cum_npv.idxmax()].condition
+            ties = list(g.condition[g.leader == "not separable"])
+            if len(g) > 1 and not ties:
+                lines.append(lab["horizon_sentence"].format(h=month, who=best))
+            elif ties:
+                lines.append(lab["horizon_tie"].format(h=month, who="; ".join(ties)))
         lines.append("")
     if not churn_split.empty and few:
         lines += [f"## {lab['churn_split']}", ""]
         rows = [{lab["condition"]: r.condition,
-                 lab["churn_new"]: fmt_ci(r.churn_new, r.churn_new_ci_low, r.churn_new_ci_high),
+                 lab["churn_new"]: fmt_ci(r.churn_new, r.churn_new_ci_low, r.churn_new_ci_high, lang=lang),
                  lab["churn_established"]: fmt_ci(r.churn_established, r.churn_established_ci_low,
-                                                  r.churn_established_ci_high)}
+                                                  r.churn_established_ci_high, lang=lang)}
                 for r in churn_split.itertuples()]
         lines += [markdown_table(pd.DataFrame(rows)), ""]
     for i, (name, sentence) in enumerate(figures, 1):
@@ -488,9 +673,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("folder", help="a job folder, a sweep folder, or any folder above them")
     parser.add_argument("--lang", choices=["en", "de"], default="en", help="language of labels and text")
     parser.add_argument("--out", default=None, help="output folder (default: <folder>/report)")
+    parser.add_argument("--reference", default=None, metavar="CONDITION",
+                        help="the condition the others are compared with by paired differences "
+                             "(a label of the summary table; default: the first)")
     args = parser.parse_args(argv)
     try:
-        report = write_report(args.folder, args.out, args.lang)
+        report = write_report(args.folder, args.out, args.lang, args.reference)
     except ReportError as exc:
         print(f"marktsim-report: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -51,6 +51,14 @@ def outputs_per_point(summary: pd.DataFrame, firm: str = "focal") -> pd.DataFram
     return focal.groupby("point")[list(OUTPUTS)].mean().sort_index()
 
 
+def sobol_seed(seed: int) -> int:
+    """The seed handed to SALib's Sobol analysis for the config's `seed`: SALib seeds its
+    bootstrap only for a true value (``if seed:``) and otherwise draws from numpy's global
+    state, so seed 0 would give intervals that change from process to process. A positive
+    number spawned from `seed` (numpy's SeedSequence) instead."""
+    return int(np.random.SeedSequence(seed).generate_state(1)[0]) or 1
+
+
 def analyse(sens: DictConfig, per_point: pd.DataFrame, replicates: int = 1,
             outputs: tuple[str, ...] = OUTPUTS) -> Analysis:
     """Morris or Sobol indices of every output (columns of `per_point`); raises
@@ -79,7 +87,7 @@ def analyse(sens: DictConfig, per_point: pd.DataFrame, replicates: int = 1,
             from SALib.analyze import sobol
 
             res = sobol.analyze(prob, y, calc_second_order=False, num_resamples=1000, conf_level=0.95,
-                                seed=int(sens.seed))
+                                seed=sobol_seed(int(sens.seed)))
             frame = pd.DataFrame({"parameter": prob["names"], "S1": res["S1"], "S1_conf": res["S1_conf"],
                                   "ST": res["ST"], "ST_conf": res["ST_conf"]})
             key = "ST"

@@ -65,17 +65,41 @@ def grouped_ci(frame: pd.DataFrame, by: list[str], columns: list[str], level: fl
     return pd.DataFrame(rows)
 
 
-def fmt_ci(mean: float, lo: float, hi: float, digits: int = 3) -> str:
+def localise(number: str, lang: str = "en") -> str:
+    """A number formatted the English way (1,775,551.5) written for `lang`: German swaps the
+    thousands and decimal marks (1.775.551,5)."""
+    return number.translate(str.maketrans(",.", ".,")) if lang == "de" else number
+
+
+def fmt_number(value: float, spec: str, lang: str = "en") -> str:
+    """`value` in the format `spec` (as in f"{value:spec}"), with the marks of `lang`."""
+    return localise(format(value, spec), lang)
+
+
+def fmt_ci(mean: float, lo: float, hi: float, digits: int = 3, lang: str = "en") -> str:
     """'mean [lo, hi]' in one format: thousands separators from 1 000 on, else `digits`
-    significant digits."""
+    significant digits; in German with German marks and '[lo; hi]'."""
     if not np.isfinite(mean):
         return "n/a"
     values = [v for v in (mean, lo, hi) if np.isfinite(v)]
     big = max(abs(v) for v in values) >= 1000
-    f = (lambda v: f"{v:,.0f}") if big else (lambda v: f"{v:.{digits}g}")  # noqa: E731
+    spec = ",.0f" if big else f".{digits}g"
     if not (np.isfinite(lo) and np.isfinite(hi)):
-        return f(mean)
-    return f"{f(mean)} [{f(lo)}, {f(hi)}]"
+        return fmt_number(mean, spec, lang)
+    between = "; " if lang == "de" else ", "
+    return f"{fmt_number(mean, spec, lang)} [{fmt_number(lo, spec, lang)}{between}{fmt_number(hi, spec, lang)}]"
+
+
+def clip_ci(table: pd.DataFrame, bounds: dict[str, tuple[float, float]]) -> pd.DataFrame:
+    """The interval columns (``<col>_ci_low``, ``<col>_ci_high``) of `table` cut at each
+    column's natural bounds (a share between 0 and 1, a count not below 0): a t-interval over
+    few runs can reach values the quantity cannot take."""
+    out = table.copy()
+    for col, (low, high) in bounds.items():
+        for side in ("_ci_low", "_ci_high"):
+            if col + side in out.columns:
+                out[col + side] = out[col + side].clip(low, high)
+    return out
 
 
 def markdown_table(frame: pd.DataFrame) -> str:

@@ -459,6 +459,23 @@ def main() -> None:
     finally:
         if lock is not None:
             release_sweep(lock)
+            sweep_summary(Path(lock.name).parent)
+
+
+def sweep_summary(folder: Path) -> None:
+    """The line a sweep ends with (on stdout): its folder, how many of its jobs are complete,
+    failed or incomplete, and the command that reports on it. Nothing for a folder that holds no
+    job (Hydra refused the command)."""
+    if not folder.is_dir():
+        return
+    jobs = store.find_jobs(folder)
+    if not jobs:
+        return
+    complete = sum(j.complete for j in jobs)
+    failed = sum(j.failed for j in jobs)
+    rest = len(jobs) - complete - failed
+    print(f"marktsim: sweep {folder}: {complete} of {len(jobs)} jobs complete, {failed} failed, {rest} incomplete; "
+          f"report: marktsim-report {folder}", flush=True)
 
 
 SWEEP_LOCK = ".marktsim.lock"

@@ -34,6 +34,7 @@ from typing import Any
 JOB_FILE = "job.json"
 MARKER = "COMPLETE"
 FAILED = "FAILED"
+METADATA = "metadata.json"
 INDEX = "index.jsonl"
 TABLES = ("timeseries", "segments", "summary")
 DATASET = "dataset"
@@ -129,7 +130,7 @@ def write_job(folder: Path, results: Any, config_yaml: str, meta: dict) -> None:
         frame = getattr(results, name)
         atomic_write(folder / f"{name}.parquet", partial(frame.to_parquet, index=False))
     write_text(folder / "config.yaml", config_yaml)
-    write_json(folder / "metadata.json", meta)
+    write_json(folder / METADATA, meta)
     write_text(folder / MARKER, "complete\n")
 
 
@@ -141,6 +142,7 @@ class Job:
     key: str
     overrides: list[str]
     complete: bool
+    seed: int | None = None  # the run seed (job.json of a complete job); replicates spawn from it
 
     @property
     def failed(self) -> bool:
@@ -159,6 +161,15 @@ class Job:
         return ",".join(sorted(rest)) or "default"
 
 
+def _seed(folder: Path) -> int | None:
+    """The run seed of a complete job (its metadata.json), None where it cannot be read."""
+    try:
+        seed = json.loads((folder / METADATA).read_text(encoding="utf-8")).get("seed")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+
+
 def find_jobs(root: Path) -> list[Job]:
     """All job folders below `root` (or `root` itself), sorted by path."""
     jobs = []
@@ -173,7 +184,9 @@ def find_jobs(root: Path) -> list[Job]:
             info = json.loads(job_file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             info = {"key": folder.name, "overrides": []}
-        jobs.append(Job(folder, info.get("key", folder.name), list(info.get("overrides", [])), (folder / MARKER).is_file()))
+        complete = (folder / MARKER).is_file()
+        jobs.append(Job(folder, info.get("key", folder.name), list(info.get("overrides", [])), complete,
+                        _seed(folder) if complete else None))
     return jobs
 
 

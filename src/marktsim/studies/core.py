@@ -50,7 +50,8 @@ __all__ = ["COLUMNS", "Collector", "Findings", "StudyError", "Value", "fmt"]
 
 RUN = "run.json"
 VALUE_MARK = re.compile(rf"<!--v ({KEY})/({KEY}) (\w+)-->(.*?)<!--/v-->")
-TABLE_MARK = re.compile(rf"<!--t ({KEY})/({KEY})-->\n(.*?)<!--/t-->", re.S)
+# a table marker opens a line (an example of one inside `inline code` does not)
+TABLE_MARK = re.compile(rf"^<!--t ({KEY})/({KEY})-->\n(.*?)<!--/t-->", re.S | re.M)
 
 
 # ----------------------------------------------------------------------------- studies
@@ -191,20 +192,24 @@ class Library:
         return self._tables[name][table].rstrip("\n")
 
 
-CODE = re.compile(r"(```.*?```|`[^`\n]*`)", re.S)
+FENCED = re.compile(r"(```.*?```)", re.S)
+INLINE = re.compile(r"(`[^`\n]*`)")
 
 
 def render(text: str, library: Library) -> str:
     """`text` with every marker filled in from the findings (markers inside code -- fenced
-    blocks and `inline code` -- are examples, left as they are)."""
-    parts = CODE.split(text)
+    blocks and `inline code` -- are examples, left as they are). Tables are filled in before
+    inline code is set aside: a table's cells may hold `inline code` themselves."""
+    parts = FENCED.split(text)
     return "".join(part if i % 2 else _render(part, library) for i, part in enumerate(parts))
 
 
 def _render(text: str, library: Library) -> str:
-    text = VALUE_MARK.sub(lambda m: f"<!--v {m[1]}/{m[2]} {m[3]}-->"
-                          f"{fmt(library.findings(m[1])[m[2]], m[3])}<!--/v-->", text)
-    return TABLE_MARK.sub(lambda m: f"<!--t {m[1]}/{m[2]}-->\n{library.table(m[1], m[2])}\n<!--/t-->", text)
+    text = TABLE_MARK.sub(lambda m: f"<!--t {m[1]}/{m[2]}-->\n{library.table(m[1], m[2])}\n<!--/t-->", text)
+    pieces = INLINE.split(text)
+    return "".join(piece if i % 2 else VALUE_MARK.sub(lambda m: f"<!--v {m[1]}/{m[2]} {m[3]}-->"
+                                                      f"{fmt(library.findings(m[1])[m[2]], m[3])}<!--/v-->", piece)
+                   for i, piece in enumerate(pieces))
 
 
 def check(repo: Path, studies: dict[str, Study]) -> list[str]:
@@ -288,7 +293,8 @@ def with_settings(frame: pd.DataFrame, sweep) -> pd.DataFrame:
     """`frame` (one row per run or per run and firm, with a ``job`` column) with one column per
     override that describes its job's condition (e.g. ``market``, ``strategy.retention_share``)."""
     rows = pd.DataFrame([{"job": j.key, **settings(j.overrides)} for j in sweep.jobs if j.complete])
-    frame = frame.assign(job=frame.job.astype(str)).drop(columns=["condition", "run"], errors="ignore")
+    frame = frame.assign(job=frame.job.astype(str)).drop(columns=["condition", "run", *sweep.key_columns],
+                                                        errors="ignore")
     return frame.merge(rows, on="job", how="left").drop(columns=["job"])
 
 
@@ -301,7 +307,8 @@ def rivals_mean(sweep, column: str) -> pd.DataFrame:
     """Per run: the rivals' mean of `column` (same columns as ``runs_table``)."""
     table = runs_table(sweep, None)
     rivals = table[table.firm != "focal"]
-    keys = [c for c in rivals.columns if c not in set(sweep.summary.columns) - {"replicate"}]
+    own = set(sweep.summary.columns) - set(sweep.key_columns)  # the summary's columns before load_sweep's keys
+    keys = [c for c in rivals.columns if c not in own - {"replicate"}]
     return rivals.groupby(keys, dropna=False)[column].mean().reset_index()
 
 
