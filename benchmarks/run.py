@@ -150,6 +150,27 @@ def ten_thousand_runs(cwd: Path) -> tuple[float, float]:
     return sweep, time.perf_counter() - start
 
 
+def dashboard_step_ms(n: int = 2_000, months: int = 60) -> float:
+    """Milliseconds per step of the dashboard at N = `n` (issue 19: at most 150), drawing
+    included: the model's step and the charts and customer view rendered to PNG as the server
+    does (`marktsim.dashboard.app.step_and_draw`), median over `months` steps after 12."""
+    import statistics
+    import warnings
+
+    warnings.filterwarnings("ignore", category=UserWarning)
+    from marktsim.dashboard.app import model_class, step_and_draw
+
+    model = model_class("en")(n_customers=n)
+    for _ in range(12):
+        step_and_draw(model)
+    times = []
+    for _ in range(months):
+        start = time.perf_counter()
+        step_and_draw(model)
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
 def machine() -> str:
     cpu = "unknown CPU"
     try:
@@ -218,6 +239,8 @@ def main() -> None:
         print(f"{engine:8s}  peak memory per customer at N={mem_n:,}: "
               f"{peak_memory_per_customer(mem_n, engine):.0f} bytes   (goal <= 100)")
     mechanisms(n_ref, top, mem_n)
+    print(f"dashboard step at N=2,000, drawing included (median of 60 months): {dashboard_step_ms():.0f} ms"
+          "   (goal <= 150 ms)")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         help_s = command_time([str(BIN / "marktsim"), "--help"], tmp)

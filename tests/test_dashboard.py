@@ -52,8 +52,53 @@ def test_every_label_exists_in_both_languages():
             "A-Kunden gezielt binden"} <= {s["de"][0] for s in SCENARIOS.values()}
 
 
+def test_a_scenario_sets_the_controls_it_names_and_the_user_can_change_them():
+    """The controls start at the scenario's values (the page shows what is in force); a
+    scenario's settings without a control (the campaign) apply too; a control changed by the
+    user wins over the scenario's value."""
+    from marktsim.dashboard import app
+
+    params = app.model_params("en", "campaign_overload")
+    assert params["capacity_factor"]["value"] == 1.5 and params["market"]["value"] == "growing"
+    assert app.model_params("de", "regulars_first")["priority"]["value"] == "Stammkunden zuerst"
+    assert app.model_params("en", "custom")["capacity_factor"]["value"] == 1.1
+    model = app.model_class("en", "campaign_overload")(n_customers=300)
+    cfg = model.cfg
+    assert not cfg.market.saturated and cfg.firm.capacity_factor == 1.5 and cfg.strategy.campaign_start == 6
+    assert model.scenario_key == "campaign_overload"
+    assert app.model_class("en", "campaign_overload")(n_customers=300, capacity_factor=2.0).cfg.firm.capacity_factor == 2.0
+    # every value in force is on the page: budget, word of mouth, customers and seed too
+    line = app.settings_line(app.model_class("de", "custom")(n_customers=300, seed=7, budget_share=0.12))
+    for fragment in ("Marketingbudget (Anteil am Umsatz): 0,12", "Stärke der Mundpropaganda: 0,043", "Kunden: 300",
+                     "Zufallszahl (Seed): 7"):
+        assert fragment in line, fragment
+
+
+def test_charts_start_at_month_one_with_months_on_the_axis():
+    """Month t is the tick that has just run: three steps draw months 1, 2, 3 (no point at 0,
+    where every figure but the share was a placeholder 0); the axis says Month / Monat."""
+    from marktsim.dashboard import app
+
+    from marktsim.dashboard.model import CHARTS
+
+    for lang, word in (("en", "Month"), ("de", "Monat")):
+        model = app.model_class(lang)(n_customers=300)
+        assert all(len(line.get_xdata()) == 0 for line in app.chart_figure(model, "share").axes[0].lines)
+        for _ in range(3):
+            model.step()
+        for metric in CHARTS:
+            (ax,) = app.chart_figure(model, metric).axes
+            assert [list(line.get_xdata()) for line in ax.lines] == [[1, 2, 3]] * 4  # our firm and three rivals
+            assert ax.get_xlabel() == word and ax.get_title() == TEXTS[lang][metric]
+        satisfaction = app.chart_figure(model, "satisfaction_mean").axes[0].lines[0].get_ydata()
+        assert 0 < min(satisfaction)  # no line falls from a placeholder 0
+
+
 def _templates(rc) -> str:
-    return " ".join(w.template for w in rc.find().widgets if isinstance(getattr(w, "template", None), str))
+    import ipyvuetify
+
+    return " ".join(w.template for w in rc.find(ipyvuetify.VuetifyTemplate).widgets
+                    if isinstance(getattr(w, "template", None), str))
 
 
 def _images(rc) -> list[bytes]:
@@ -70,11 +115,10 @@ def test_components_render_and_follow_the_model():
     from marktsim.dashboard import app
 
     warnings.filterwarnings("ignore", category=UserWarning)
-    model = DashboardModel(preset="campaign_overload", lang="de", n_customers=400)
+    model = app.model_class("de", "campaign_overload")(n_customers=400)
     _, explanation = solara.render(app.Explanation(model), handle_error=False)
     _, view = solara.render(app.CustomerView(model), handle_error=False)
-    plot_fn, _page = app.chart("backlog_units", "de")
-    _, plot = solara.render(plot_fn(model), handle_error=False)
+    _, plot = solara.render(app.chart("backlog_units")(model), handle_error=False)
     assert "Monat: 0" in _templates(explanation) and "Worauf achten" in _templates(explanation)
     before_view, before_plot = _images(view), _images(plot)
     for _ in range(12):
@@ -143,7 +187,9 @@ def test_dashboard_binds_to_localhost_only(dashboard_url):
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed (Debian package chromium)")
 def test_dashboard_in_a_real_browser(dashboard_url):
-    """Load the page in headless Chromium, step, change a control, switch the language."""
+    """Load the page in headless Chromium, step, change a control, choose a scenario (its
+    values appear in the controls), play and step in both orders, switch the language and
+    press Reset in both: never a traceback."""
     playwright = pytest.importorskip("playwright.sync_api")
     args = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
             "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -154,6 +200,7 @@ def test_dashboard_in_a_real_browser(dashboard_url):
         page.goto(dashboard_url, timeout=90_000)
         page.get_by_text("What to watch for").first.wait_for(timeout=90_000)
         page.get_by_text("Month: 0").first.wait_for(timeout=30_000)
+        assert page.get_by_role("tab", name="Market").count() == 1 and page.get_by_text("Page 0").count() == 0
         customers = page.locator("img").first
         before = customers.screenshot()
         for _ in range(3):
@@ -169,11 +216,33 @@ def test_dashboard_in_a_real_browser(dashboard_url):
         page.get_by_text("Tell customers about delays: yes").first.wait_for(timeout=30_000)
         page.get_by_role("button", name="Step").click()
         page.get_by_text("Month: 1").first.wait_for(timeout=30_000)
+        # a scenario: the controls show its values, the market starts anew with them
+        page.locator(".v-select").filter(has_text="Scenario").first.click()
+        page.get_by_role("option", name="A campaign overloads capacity").click()
+        page.get_by_text("Month: 0").first.wait_for(timeout=30_000)
+        page.get_by_text("Capacity (× initial demand): 1.50").first.wait_for(timeout=30_000)
+        assert page.get_by_text("Market: growing").count() >= 1
+        assert page.locator(".v-slider__thumb-label").filter(has_text="1.5").count() >= 1  # the slider shows it
+        # the delays box, ticked by hand before, shows the scenario's value (not ticked), as in force
+        assert page.get_by_text("Tell customers about delays: no").count() == 1
+        assert page.locator("input[type=checkbox][aria-checked=true]").count() == 1  # CRM only
+        # Play then Step, and Step then Play
+        page.get_by_role("button", name="▶").click()
+        page.get_by_text("Month: 2").first.wait_for(timeout=30_000)
+        page.get_by_role("button", name="❚❚").click()
+        page.get_by_role("button", name="Step").click()
+        page.get_by_role("button", name="▶").click()
+        time.sleep(1.0)
+        page.get_by_role("button", name="❚❚").click()
+        time.sleep(0.5)
+        assert page.get_by_text("Traceback").count() == 0
         page.screenshot(path=str(ARTIFACTS / "dashboard-en.png"), full_page=True)
         # the language switch
         page.get_by_role("button", name="de", exact=True).click()
         page.get_by_text("Worauf achten").first.wait_for(timeout=60_000)
         page.get_by_text("Monat: 0").first.wait_for(timeout=30_000)
+        page.get_by_text("Kampagne überlastet die Kapazität").first.wait_for(timeout=30_000)  # the scenario stays
+        assert page.get_by_role("tab", name="Markt").count() == 1
         assert page.get_by_text("Strategie unserer Firma").count() >= 1
         # Mesa's own controls follow the switch
         page.get_by_role("button", name="Schritt", exact=True).click()
@@ -229,9 +298,17 @@ def test_mesa_captions_follow_the_language_switch():
 
         assert translate("Step: 12", "de") == "Schritt: 12" and translate("Step: 12", "en") == "Step: 12"
         assert rendered(viz.solara.Button(label="Unrelated")) == {"Unrelated"}
+        assert rendered(viz.solara.v.Tab(children=["Page 0"])) == {"Markt"}  # Mesa's tab, named
+
+        def thumb(element):
+            _, rc = solara.render(element, handle_error=False)
+            return {getattr(w, "thumb_label", None) for w in rc.find(ipyvuetify.VuetifyWidget).widgets} - {None}
+
+        assert thumb(viz.solara.SliderFloat("ρ", value=0.5, min=0.0, max=1.0, step=0.05)) == {"always"}
         assert set(MESA_CAPTIONS["de"]) >= {"Controls", "Model Parameters", "Play Interval (ms)", "Reset", "Step"}
         app.language.set("en")
         assert rendered(viz.solara.Button(label="Reset")) == {"Reset"}
+        assert rendered(viz.solara.v.Tab(children=["Page 0"])) == {"Market"}
     finally:
         app.language.set("en")
 

@@ -237,3 +237,73 @@ def test_prospects_adopt_and_choose_with_the_adoption_response():
     to_one = moves.new == 1
     assert abs(to_one.sum() - m / 2) < 4 * math.sqrt(m / 4)
     assert np.array_equal(moves.referred, to_one)
+
+
+def _brute_force_talk(contacts, firm, s, waiting, left, n_firms, q_pos, q_neg, pro_at, det_at):
+    """What each customer hears, contact by contact (docs/model.md §7.5), in plain Python: W_ik,
+    the share of contacts promoting i's own provider and the share of contacts who left."""
+    def says(j):
+        if firm[j] >= n_firms:
+            return None  # prospects are silent
+        if s[j] >= pro_at and not waiting[j]:
+            return ("pro", firm[j])
+        if s[j] <= det_at:
+            return ("det", firm[j])
+        return None
+
+    n = len(firm)
+    wom, own, gone = np.zeros((n_firms, n)), np.zeros(n), np.zeros(n)
+    for i in range(n):
+        mine = contacts[i]
+        if not mine:
+            continue
+        for k in range(n_firms):
+            pro = sum(says(j) == ("pro", k) for j in mine)
+            det = sum(says(j) == ("det", k) for j in mine)
+            wom[k, i] = max(0.0, q_pos * pro - q_neg * det) / len(mine)
+        if firm[i] < n_firms:
+            own[i] = sum(says(j) == ("pro", firm[i]) for j in mine) / len(mine)
+        gone[i] = sum(bool(left[j]) for j in mine) / len(mine)
+    return wom, own, gone
+
+
+@pytest.mark.parametrize("n_firms", [3, 1])
+@pytest.mark.parametrize("mixing", ["network", "global"])
+def test_word_of_mouth_equals_a_contact_by_contact_count(mixing, n_firms):
+    """Random customers of several firms (and prospects, code n_firms), some waiting, some who
+    left last tick, on a random network or under global mixing (every customer a contact of
+    every customer, itself included): the pull, the share of contacts promoting the own provider
+    (protection on) and the share of contacts who left (contagion on, c < 1) are those counted
+    contact by contact; prospects have no own share."""
+    from marktsim.engine.network import Network
+
+    rng = np.random.default_rng(7)
+    n = 60
+    firm = rng.integers(0, n_firms + 1, n).astype(np.intp)  # n_firms: prospects
+    assert (firm == n_firms).any() and (firm < n_firms).any()
+    s = rng.choice(np.array([0.1, 0.3, 0.6, 0.85, 0.95], f32), n)
+    waiting = rng.random(n) < 0.2
+    left = rng.random(n) < 0.3
+    if mixing == "network":
+        pairs = {(int(a), int(b)) for a, b in rng.integers(0, n, (150, 2)) if a != b}
+        contacts = [sorted({b for a, b in pairs if a == i} | {a for a, b in pairs if b == i}) for i in range(n)]
+        indptr = np.concatenate([[0], np.cumsum([len(c) for c in contacts])]).astype(np.int64)
+        network = Network(indptr, np.array([j for c in contacts for j in c], np.int32))
+    else:
+        contacts, network = [list(range(n))] * n, None
+    rules = rules_for(wom_positive=0.3, wom_negative=0.1, promoter_threshold=0.8, detractor_threshold=0.4,
+                      wom_protection=0.5, churn_contagion=0.5)
+    talk = word_of_mouth(firm, s, waiting, left, n_firms, network, rules)
+    wom, own, gone = _brute_force_talk(contacts, firm, s, waiting, left, n_firms, 0.3, 0.1, 0.8, 0.4)
+    assert own.max() > 0 and gone.max() > 0 and wom.max() > 0  # the counts are not trivially zero
+    np.testing.assert_allclose(np.broadcast_to(talk.wom, (n_firms, n)), wom, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(np.broadcast_to(talk.own_share, (n,)).astype(float), own, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(np.broadcast_to(talk.left_share, (n,)).astype(float), gone, rtol=1e-5, atol=1e-7)
+    assert (np.broadcast_to(talk.own_share, (n,))[firm == n_firms] == 0).all()
+    # the promoters and detractors per firm, over everyone
+    codes = [("pro", k) for k in range(n_firms)], [("det", k) for k in range(n_firms)]
+    for tally, kinds in zip((talk.promoters, talk.detractors), codes):
+        expected = [sum(1 for j in range(n) if firm[j] < n_firms and kind == (
+            ("pro", firm[j]) if s[j] >= 0.8 and not waiting[j] else ("det", firm[j]) if s[j] <= 0.4 else None))
+            for kind in kinds]
+        np.testing.assert_array_equal(tally, expected)

@@ -1,8 +1,9 @@
 """The marktsim dashboard: a Mesa SolaraViz page, in German or English.
 
-Run it with ``marktsim-dashboard`` (or ``solara run marktsim.dashboard.app``). Controls on the
-left choose a scenario or set the market yourself; Step, Play and Reset drive the model;
-the charts show every firm, the customer view shows every customer.
+Run it with ``marktsim-dashboard`` (or ``solara run marktsim.dashboard.app``). Above the page
+a language and a scenario are chosen; a scenario sets the controls it names, which then show
+its values. Controls on the left set the market; Step, Play and Reset drive the model; the
+charts show every firm from month 1, the customer view shows every customer.
 """
 
 from __future__ import annotations
@@ -18,99 +19,130 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import solara  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from mesa.visualization import SolaraViz, make_plot_component  # noqa: E402
+from mesa.visualization import SolaraViz  # noqa: E402
 from mesa.visualization.utils import update_counter  # noqa: E402
 
 from marktsim.dashboard import mesa_captions  # noqa: E402
-from marktsim.dashboard.model import CHARTS, DashboardModel, series_name  # noqa: E402
+from marktsim.dashboard.model import CHARTS, DashboardModel, scenario_controls, series_name  # noqa: E402
+from marktsim.engine.account import M  # noqa: E402
 from marktsim.dashboard.texts import SCENARIOS, texts  # noqa: E402
-from marktsim.schema import flat_schema  # noqa: E402
-
-WOM_DEFAULT = float(flat_schema()["customers.wom_positive"].default)  # the calibrated default (docs/model.md §9)
 
 FIRM_COLOURS = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
 MAX_FIRMS_SHOWN = 4  # the dashboard's rival sets have 3 rivals
 
 
-def model_params(lang: str) -> dict:
-    """SolaraViz controls with labels in `lang` (values stay the config's option names)."""
+def model_params(lang: str, scenario: str = "custom") -> dict:
+    """SolaraViz controls with labels in `lang`, starting at the values of `scenario` (choices
+    are shown translated and mapped back to the config's option names by the model)."""
     t = texts(lang)
     c = t["choices"]
+    start = scenario_controls(scenario)
 
-    def select(key, value, values):
-        return {"type": "Select", "value": c[value], "values": [c[v] for v in values], "label": t[key]}
+    def select(key, values):
+        return {"type": "Select", "value": c[start[key]], "values": [c[v] for v in values], "label": t[key]}
 
-    scenarios = [SCENARIOS[s][lang][0] for s in SCENARIOS]
+    def slider(key, low, high, step, kind="SliderFloat"):
+        return {"type": kind, "value": start[key], "min": low, "max": high, "step": step, "label": t[key]}
+
+    def checkbox(key):
+        return {"type": "Checkbox", "value": start[key], "label": t[key]}
+
     return {
         "lang": lang,
-        "preset": {"type": "Select", "value": scenarios[0], "values": scenarios, "label": t["scenario"]},
-        "market": select("market", "saturated", ["saturated", "growing"]),
-        "strategy": select("strategy", "balanced",
-                           ["balanced", "retention_heavy", "acquisition_heavy", "capacity_aware", "adaptive"]),
-        "retention_share": {"type": "SliderFloat", "value": 0.5, "min": 0.0, "max": 1.0, "step": 0.05,
-                            "label": t["retention_share"]},
-        "budget_share": {"type": "SliderFloat", "value": 0.08, "min": 0.0, "max": 0.3, "step": 0.01,
-                         "label": t["budget_share"]},
-        "capacity_factor": {"type": "SliderFloat", "value": 1.1, "min": 0.5, "max": 3.0, "step": 0.05,
-                            "label": t["capacity_factor"]},
-        "priority": select("priority", "fifo", ["fifo", "existing_first", "new_first"]),
-        "communicate_delays": {"type": "Checkbox", "value": False, "label": t["communicate_delays"]},
-        "crm": {"type": "Checkbox", "value": True, "label": t["crm"]},
-        "targeting": select("targeting", "uniform", ["uniform", "value_weighted", "abc"]),
-        "incentive_share": {"type": "SliderFloat", "value": 0.0, "min": 0.0, "max": 0.5, "step": 0.05,
-                            "label": t["incentive_share"]},
-        "wom_positive": {"type": "SliderFloat", "value": WOM_DEFAULT, "min": 0.0, "max": 0.2, "step": 0.001,
-                         "label": t["wom_positive"]},
-        "deal_prone_share": {"type": "SliderFloat", "value": 0.0, "min": 0.0, "max": 1.0, "step": 0.05,
-                             "label": t["deal_prone_share"]},
-        "churn_contagion": {"type": "SliderFloat", "value": 0.0, "min": 0.0, "max": 10.0, "step": 0.5,
-                            "label": t["churn_contagion"]},
-        "wom_protection": {"type": "SliderFloat", "value": 0.0, "min": 0.0, "max": 1.0, "step": 0.05,
-                           "label": t["wom_protection"]},
-        "switching_cost": {"type": "SliderFloat", "value": 0.0, "min": 0.0, "max": 1.0, "step": 0.05,
-                           "label": t["switching_cost"]},
-        "contract_share_b2b": {"type": "SliderFloat", "value": 0.0, "min": 0.0, "max": 1.0, "step": 0.05,
-                               "label": t["contract_share_b2b"]},
-        "rivals": select("rivals", "symmetric", ["symmetric", "aggressive", "equal_terms"]),
-        "n_customers": {"type": "SliderInt", "value": 2000, "min": 100, "max": 10000, "step": 100,
-                        "label": t["n_customers"]},
-        "seed": {"type": "SliderInt", "value": 0, "min": 0, "max": 99, "step": 1, "label": t["seed"]},
+        "preset": scenario,
+        "market": select("market", ["saturated", "growing"]),
+        "strategy": select("strategy", ["balanced", "retention_heavy", "acquisition_heavy", "capacity_aware", "adaptive"]),
+        "retention_share": slider("retention_share", 0.0, 1.0, 0.05),
+        "budget_share": slider("budget_share", 0.0, 0.3, 0.01),
+        "capacity_factor": slider("capacity_factor", 0.5, 3.0, 0.05),
+        "priority": select("priority", ["fifo", "existing_first", "new_first"]),
+        "communicate_delays": checkbox("communicate_delays"),
+        "crm": checkbox("crm"),
+        "targeting": select("targeting", ["uniform", "value_weighted", "abc"]),
+        "incentive_share": slider("incentive_share", 0.0, 0.5, 0.05),
+        "wom_positive": slider("wom_positive", 0.0, 0.2, 0.001),
+        "deal_prone_share": slider("deal_prone_share", 0.0, 1.0, 0.05),
+        "churn_contagion": slider("churn_contagion", 0.0, 10.0, 0.5),
+        "wom_protection": slider("wom_protection", 0.0, 1.0, 0.05),
+        "switching_cost": slider("switching_cost", 0.0, 1.0, 0.05),
+        "contract_share_b2b": slider("contract_share_b2b", 0.0, 1.0, 0.05),
+        "rivals": select("rivals", ["symmetric", "aggressive", "equal_terms"]),
+        "n_customers": slider("n_customers", 100, 10000, 100, "SliderInt"),
+        "seed": slider("seed", 0, 99, 1, "SliderInt"),
     }
 
 
 @functools.cache
-def model_class(lang: str) -> type:
-    """``DashboardModel`` whose defaults are the controls' starting values in `lang`, the language
-    included. Mesa's Reset builds a new model from the parameters the controls have changed, and
-    after a language switch (which remounts the controls) that is none: every parameter Reset
-    does not pass then takes the value the page shows; the language is always the page's (Mesa
-    can keep the parameters of the page before the switch: without this, Reset in German built
-    an English model, and the German charts found no series)."""
-    defaults = {k: (v["value"] if isinstance(v, dict) else v) for k, v in model_params(lang).items()}
+def model_class(lang: str, scenario: str = "custom") -> type:
+    """``DashboardModel`` whose defaults are the controls' starting values in `lang` for
+    `scenario`, the language and the scenario included. Mesa's Reset builds a new model from
+    the parameters the controls have changed, and after a language or scenario switch (which
+    remounts the controls) that is none: every parameter Reset does not pass then takes the
+    value the page shows; the language and the scenario are always the page's (Mesa can keep
+    the parameters of the page before the switch: without this, Reset in German built an
+    English model, and the German charts found no series)."""
+    defaults = {k: (v["value"] if isinstance(v, dict) else v) for k, v in model_params(lang, scenario).items()}
     signature = inspect.signature(DashboardModel.__init__)
     accepted = set(signature.parameters) - {"self"}
 
     def __init__(self, **kwargs):
         given = {k: v for k, v in kwargs.items() if k in accepted}
-        DashboardModel.__init__(self, **{**defaults, **given, "lang": lang})  # the page's language, always
+        DashboardModel.__init__(self, **{**defaults, **given, "lang": lang, "preset": scenario})  # the page's
 
     # Mesa reads the signature to decide what Reset passes (Mesa 3.5 adds a `scenario` to any
     # model whose __init__ takes **kwargs): show it DashboardModel's, with these defaults
     __init__.__signature__ = signature.replace(parameters=[  # type: ignore[attr-defined]
         p.replace(default=defaults[name]) if name in defaults else p for name, p in signature.parameters.items()])
-    return type(f"DashboardModel_{lang}", (DashboardModel,), {"__init__": __init__, "__doc__": DashboardModel.__doc__})
+    return type(f"DashboardModel_{lang}_{scenario}", (DashboardModel,),
+                {"__init__": __init__, "__doc__": DashboardModel.__doc__})
 
 
-def chart(metric: str, lang: str):
-    """A line per firm for one metric, titled in `lang`."""
-    lines = {series_name(lang, metric, firm): FIRM_COLOURS[j]
-             for j, firm in enumerate(["focal"] + [f"rival_{k}" for k in range(1, MAX_FIRMS_SHOWN)])}
+def chart_figure(model: DashboardModel, metric: str) -> Figure:
+    """One chart: a line per firm for `metric`, from month 1 (month t is the tick that has just
+    run; before it every figure but the share was a placeholder), months on the x axis, titled
+    in the model's language; the legend on the market-share chart only."""
+    t = texts(model.lang)
+    records = np.asarray(model._records) if model._records else np.zeros((0, model.n_firms, len(M)))
+    months = np.arange(1, records.shape[0] + 1)
+    fig = Figure(figsize=(5.2, 3.6))  # a fixed layout: a constrained or tight one doubles the drawing time
+    ax = fig.subplots()
+    fig.subplots_adjust(left=0.14, right=0.97, top=0.9, bottom=0.15)
+    for j in range(min(model.n_firms, MAX_FIRMS_SHOWN)):
+        ax.plot(months, records[:, j, M[metric]], color=FIRM_COLOURS[j], lw=1.4,
+                label=series_name(model.lang, metric, model.firm_names[j]).split(": ")[1])
+    ax.set_title(t[metric], fontsize=10, y=1.0)  # a fixed position: placing it automatically is slow
+    ax.set_xlim(1, max(12, records.shape[0]))
+    ax.set_xlabel(t["tick"], fontsize=9)
+    ax.tick_params(labelsize=8)
+    if metric == CHARTS[0]:
+        ax.legend(fontsize=7, loc="upper left")
+    return fig
 
-    def titled(ax):
-        ax.set_title(texts(lang)[metric], fontsize=10)
-        ax.legend(fontsize=7)
 
-    return make_plot_component(lines, post_process=titled)
+def chart(metric: str):
+    """The page component of one chart."""
+
+    @solara.component
+    def Chart(model):
+        update_counter.get()
+        solara.FigureMatplotlib(chart_figure(model, metric), format="png", dpi=72)
+
+    return Chart
+
+
+def step_and_draw(model: DashboardModel) -> list[bytes]:
+    """One step of the page as the server does it: the model's step, then the six charts (72 dpi)
+    and the customer view drawn to PNG (benchmarks/run.py times it; the browser's part is not
+    in it)."""
+    import io
+
+    model.step()
+    images = []
+    for fig, dpi in [(chart_figure(model, metric), 72) for metric in CHARTS] + [(customer_image(model), 100)]:
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=dpi)
+        images.append(buffer.getvalue())
+    return images
 
 
 def customer_image(model: DashboardModel) -> Figure:
@@ -143,21 +175,37 @@ def CustomerView(model):
     solara.FigureMatplotlib(customer_image(model), format="png")
 
 
+def _number(value: float, lang: str, digits: int = 2) -> str:
+    text = f"{value:,.{digits}f}"
+    return text.translate(str.maketrans(",.", ".,")) if lang == "de" else text
+
+
 def settings_line(model: DashboardModel) -> str:
-    """The settings the running market was started with, in the model's language."""
-    t, c, cfg = texts(model.lang), texts(model.lang)["choices"], model.cfg
+    """Every setting the running market was started with (the values in force), in the
+    model's language."""
+    t, c, cfg, lang = texts(model.lang), texts(model.lang)["choices"], model.cfg, model.lang
     yes_no = lambda flag: t["yes"] if flag else t["no"]  # noqa: E731
     market = "saturated" if cfg.market.saturated else "growing"
-    capacity = "∞" if cfg.firm.capacity is None else f"{cfg.firm.capacity_factor:.2f}"
+    capacity = "∞" if cfg.firm.capacity is None else _number(cfg.firm.capacity_factor, lang)
     parts = [
         f"{t['market']}: {c[market]}",
-        f"{t['strategy']}: {c.get(cfg.strategy.name, cfg.strategy.name)} (ρ = {cfg.strategy.retention_share:.2f})",
+        f"{t['strategy']}: {c.get(cfg.strategy.name, cfg.strategy.name)} (ρ = {_number(cfg.strategy.retention_share, lang)})",
+        f"{t['budget_share']}: {_number(cfg.firm.budget_share, lang)}",
+        f"{t['incentive_share']}: {_number(cfg.strategy.incentive_share, lang)}",
         f"{t['capacity_factor']}: {capacity}",
         f"{t['priority']}: {c[cfg.firm.priority]}",
         f"{t['communicate_delays']}: {yes_no(cfg.firm.communicate_delays)}",
         f"{t['crm']}: {yes_no(cfg.firm.crm)}",
         f"{t['targeting']}: {c[cfg.firm.targeting]}",
+        f"{t['wom_positive']}: {_number(cfg.customers.wom_positive, lang, 3)}",
+        f"{t['deal_prone_share']}: {_number(cfg.customers.deal_prone_share, lang)}",
+        f"{t['churn_contagion']}: {_number(cfg.customers.churn_contagion, lang, 1)}",
+        f"{t['wom_protection']}: {_number(cfg.customers.wom_protection, lang)}",
+        f"{t['switching_cost']}: {_number(cfg.customers.switching_cost, lang)}",
+        f"{t['contract_share_b2b']}: {_number(cfg.customers.contract_share_b2b, lang)}",
         f"{t['rivals']}: {c.get(cfg.competitors.name, cfg.competitors.name)}",
+        f"{t['n_customers']}: {_number(model.n, lang, 0)}",
+        f"{t['seed']}: {cfg.seed}",
     ]
     return f"**{t['settings']}:** " + " · ".join(parts)
 
@@ -169,27 +217,38 @@ def Explanation(model):
     title, body = SCENARIOS[model.scenario_key][model.lang]
     firms = ", ".join(f"<span style='color:{FIRM_COLOURS[j]}'>■</span> "
                       f"{series_name(model.lang, 'share', f).split(': ')[1]}" for j, f in enumerate(model.firm_names))
-    solara.Markdown(f"### {title}\n\n**{t['explanation']}:** {body}\n\n{firms}\n\n"
-                    f"{settings_line(model)}\n\n{t['tick']}: {model.tick}")
+    capacity = "" if model.cfg.competitors.get("capacity_factor") is not None else f"\n\n*{t['capacity_note']}*"
+    with solara.Column(style={"height": "100%", "overflow-y": "auto"}):  # long text scrolls inside its cell
+        solara.Markdown(f"### {title}\n\n{t['tick']}: {model.tick}\n\n**{t['explanation']}:** {body}\n\n{firms}\n\n"
+                        f"{settings_line(model)}{capacity}")
 
 
 def components(lang: str) -> list:
-    return [(Explanation, 0), (CustomerView, 0)] + [chart(metric, lang) for metric in CHARTS]
+    return [(Explanation, 0), (CustomerView, 0)] + [(chart(metric), 0) for metric in CHARTS]
 
 
 language = solara.reactive(os.environ.get("MARKTSIM_LANG", "en") if os.environ.get("MARKTSIM_LANG") in ("de", "en") else "en")
-mesa_captions.install(lambda: language.value)  # Mesa's own captions (Reset, Step, …) follow the switch
+scenario = solara.reactive("custom")
+# Mesa's own captions (Reset, Step, …) follow the language; its controls are new for each language and scenario
+mesa_captions.install(lambda: language.value, lambda: f"{language.value}-{scenario.value}")
 
 
 @solara.component
 def Page():
-    """The dashboard page: a language switch above Mesa's SolaraViz."""
-    lang = language.value
-    model = solara.use_memo(lambda: model_class(lang)(), dependencies=[lang])
+    """The dashboard page: a language switch and the scenario above Mesa's SolaraViz. A new
+    language or scenario remounts SolaraViz: its controls start at the scenario's values and
+    the market starts anew."""
+    lang, chosen = language.value, scenario.value
+    model = solara.use_memo(lambda: model_class(lang, chosen)(), dependencies=[lang, chosen])
+    titles = {SCENARIOS[k][lang][0]: k for k in SCENARIOS}
     with solara.Column():
-        solara.ToggleButtonsSingle(value=language, values=["de", "en"])
-        SolaraViz(model, components=components(lang), model_params=model_params(lang),
-                  name=texts(lang)["title"], play_interval=150).key(f"viz-{lang}")
+        with solara.Row():
+            solara.ToggleButtonsSingle(value=language, values=["de", "en"])
+            solara.Select(label=texts(lang)["scenario"], value=SCENARIOS[chosen][lang][0], values=list(titles),
+                          on_value=lambda title: scenario.set(titles[title]))
+        solara.Markdown(f"*{texts(lang)['scenario_note']}*")
+        SolaraViz(model, components=components(lang), model_params=model_params(lang, chosen),
+                  name=texts(lang)["title"], play_interval=150).key(f"viz-{lang}-{chosen}")
 
 
 page = Page

@@ -9,7 +9,10 @@ from marktsim.config import load_config
 from marktsim.dashboard.texts import SCENARIOS, option, texts
 from marktsim.engine.account import M
 from marktsim.model import MarketModel
+from marktsim.schema import flat_schema
 
+# the word-of-mouth control starts at the calibrated default (docs/model.md §9)
+WOM_DEFAULT = float(flat_schema()["customers.wom_positive"].default)
 CHARTS = ("share", "revenue", "profit", "churn_rate", "backlog_units", "satisfaction_mean")
 
 
@@ -25,13 +28,27 @@ KEYS = {
 }
 
 
+def scenario_controls(scenario: str) -> dict[str, object]:
+    """The controls' values (config options, not translated) a scenario starts with: the
+    defaults of DashboardModel's keywords (the "custom" scenario), changed where the scenario
+    says."""
+    import inspect
+
+    if scenario not in SCENARIOS:
+        raise ValueError(f"scenario = {scenario!r}: allowed: {', '.join(SCENARIOS)}")
+    base = {name: p.default for name, p in inspect.signature(DashboardModel.__init__).parameters.items()
+            if name not in ("self", "preset", "lang")}
+    return {**base, **SCENARIOS[scenario]["controls"]}
+
+
 def _value(value: object) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def overrides_for(scenario: str, controls: dict) -> list[str]:
-    """Hydra overrides for the controls (keywords of DashboardModel); a scenario's own overrides
-    come last and win."""
+    """Hydra overrides for a scenario and the controls (keywords of DashboardModel): the
+    scenario's settings that have no control (a campaign, A/B/C weights) and every control's
+    value, which the scenario set to start with (`scenario_controls`) and the user may change."""
     if scenario not in SCENARIOS:
         raise ValueError(f"scenario = {scenario!r}: allowed: {', '.join(SCENARIOS)}")
     out = [f"{group}={controls[name]}" for name, group in GROUPS.items()]
@@ -39,7 +56,7 @@ def overrides_for(scenario: str, controls: dict) -> list[str]:
     out.append("horizon=100000")
     if controls["strategy"] in ("balanced", "capacity_aware", "adaptive"):
         out.append(f"strategy.retention_share={controls['retention_share']}")
-    return out + SCENARIOS[scenario]["overrides"]
+    return out + SCENARIOS[scenario]["overrides"]  # keys without a control: no conflict
 
 
 def series_name(lang: str, metric: str, firm: str) -> str:
@@ -57,7 +74,7 @@ class DashboardModel(MarketModel):
                  strategy: str = "balanced", retention_share: float = 0.5, budget_share: float = 0.08,
                  capacity_factor: float = 1.1, priority: str = "fifo", communicate_delays: bool = False,
                  crm: bool = True, targeting: str = "uniform", incentive_share: float = 0.0,
-                 wom_positive: float = 0.043, deal_prone_share: float = 0.0, churn_contagion: float = 0.0,
+                 wom_positive: float = WOM_DEFAULT, deal_prone_share: float = 0.0, churn_contagion: float = 0.0,
                  wom_protection: float = 0.0, switching_cost: float = 0.0, contract_share_b2b: float = 0.0,
                  rivals: str = "symmetric", n_customers: int = 2000, seed: int = 0):
         # the controls show translated choices; map them back to config options.

@@ -38,7 +38,11 @@ TEXTS: dict[str, dict[str, Any]] = {
         "prospect": "no provider",
         "explanation": "What to watch for",
         "tick": "Month",
-        "settings": "Settings",
+        "tab": "Market",
+        "charts": "Every firm, month by month",
+        "settings": "Settings in force",
+        "capacity_note": "Only our firm pays for its capacity (cost per unit of capacity and month); with balanced or aggressive rivals their capacity is unlimited and free, so with the same strategy our firm earns less than they do. Choose “rivals on equal terms” to give them the same capacity rules and costs.",
+        "scenario_note": "A scenario sets the controls it names (they show its values); change any control and press Reset to restart with it.",
         "yes": "yes",
         "no": "no",
         "firms": {"focal": "our firm", "rival": "rival"},
@@ -85,7 +89,11 @@ TEXTS: dict[str, dict[str, Any]] = {
         "prospect": "ohne Anbieter",
         "explanation": "Worauf achten",
         "tick": "Monat",
-        "settings": "Einstellungen",
+        "tab": "Markt",
+        "charts": "Alle Firmen, Monat für Monat",
+        "settings": "Geltende Einstellungen",
+        "capacity_note": "Nur unsere Firma zahlt für ihre Kapazität (Kosten je Kapazitätseinheit und Monat); bei ausgewogener oder aggressiver Konkurrenz ist deren Kapazität unbegrenzt und kostenlos, daher verdient unsere Firma mit gleicher Strategie weniger als sie. Wählen Sie „Konkurrenz zu gleichen Bedingungen“, damit für alle dieselben Kapazitätsregeln und Kosten gelten.",
+        "scenario_note": "Ein Szenario stellt die Regler ein, die es betrifft (sie zeigen seine Werte); ändern Sie einen Regler und drücken Sie Zurücksetzen, um damit neu zu beginnen.",
         "yes": "ja",
         "no": "nein",
         "firms": {"focal": "unsere Firma", "rival": "Konkurrent"},
@@ -103,13 +111,15 @@ TEXTS: dict[str, dict[str, Any]] = {
 
 SCENARIOS: dict[str, dict[str, Any]] = {
     "custom": {
+        "controls": {},
         "overrides": [],
         "en": ("Your own settings", "Set the controls on the left, then press Reset to start the market with them."),
-        "de": ("Eigene Einstellungen", "Stellen Sie links ein und drücken Sie dann Reset, um den Markt damit zu starten."),
+        "de": ("Eigene Einstellungen",
+               "Stellen Sie links ein und drücken Sie dann Zurücksetzen, um den Markt damit zu starten."),
     },
     "campaign_overload": {
-        "overrides": ["market=growing", "firm.capacity_factor=1.5", "strategy.campaign_start=6",
-                      "strategy.campaign_length=6", "strategy.campaign_boost=4"],
+        "controls": {"market": "growing", "capacity_factor": 1.5},
+        "overrides": ["strategy.campaign_start=6", "strategy.campaign_length=6", "strategy.campaign_boost=4"],
         "en": ("A campaign overloads capacity",
                "In months 6–11 our firm advertises four times its budget. Watch the backlog rise, satisfaction "
                "fall for old and new customers alike, and churn follow: more customers, less profit."),
@@ -119,7 +129,8 @@ SCENARIOS: dict[str, dict[str, Any]] = {
                "Kunden, weniger Gewinn."),
     },
     "saturated_market": {
-        "overrides": ["market=saturated", "strategy=acquisition_heavy"],
+        "controls": {"market": "saturated", "strategy": "acquisition_heavy"},
+        "overrides": [],
         "en": ("Saturated market",
                "Every customer already has a provider: our firm can only win customers from its rivals. "
                "Compare the churn of the firms: acquisition-heavy buys share with high churn."),
@@ -128,9 +139,9 @@ SCENARIOS: dict[str, dict[str, Any]] = {
                "Vergleichen Sie die Abwanderung: Akquisestarke Firmen kaufen Anteil mit hoher Abwanderung."),
     },
     "regulars_first": {
-        "overrides": ["market=growing", "firm.capacity_factor=1.5", "strategy.campaign_start=6",
-                      "strategy.campaign_length=6", "strategy.campaign_boost=4", "firm.priority=existing_first",
-                      "firm.communicate_delays=true"],
+        "controls": {"market": "growing", "capacity_factor": 1.5, "priority": "existing_first",
+                     "communicate_delays": True},
+        "overrides": ["strategy.campaign_start=6", "strategy.campaign_length=6", "strategy.campaign_boost=4"],
         "en": ("Serve regular customers first",
                "The same campaign, but regular customers are served first and told about delays. Watch their "
                "satisfaction hold up while new customers wait, and compare churn with the first scenario."),
@@ -139,7 +150,8 @@ SCENARIOS: dict[str, dict[str, Any]] = {
                "Ihre Zufriedenheit hält, Neukunden warten; vergleichen Sie die Abwanderung mit dem ersten Szenario."),
     },
     "a_customers": {
-        "overrides": ["strategy=retention_heavy", "firm.targeting=abc", "firm.abc_weights=[5,1,0.2]", "firm.crm=true"],
+        "controls": {"strategy": "retention_heavy", "targeting": "abc", "crm": True},
+        "overrides": ["firm.abc_weights=[5,1,0.2]"],
         "en": ("Bind A customers on purpose",
                "Retention money goes mostly to the top 20 % of customers by revenue, with personal offers (CRM). "
                "Watch revenue and churn against the uniform split of the first scenario."),
@@ -185,4 +197,6 @@ MESA_CAPTIONS = {
     },
 }
 MESA_PREFIXES = {"de": {"Step: ": "Schritt: ", "Time: ": "Zeit: "}}
+# Mesa names the tabs of its component pages "Page 0", "Page 1", …: the dashboard has one
+MESA_TABS = {lang: {"Page 0": TEXTS[lang]["tab"]} for lang in TEXTS}
 
