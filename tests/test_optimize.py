@@ -77,6 +77,14 @@ def test_churn_ceiling_report_and_comparison(tmp_path):
     assert (comparison.replicates == 3).all()
     assert (folder / "landscape.png").stat().st_size > 0 and (folder / "report.md").is_file()
     assert len(pd.read_csv(folder / "landscape.csv")) == 9
+    # the answer: the option recommended is within the ceiling on the fresh runs and the best such;
+    # 8 trials for 4 searched parameters is too few, and the command says so
+    feasible = comparison[comparison.churn_annual <= 0.3]
+    assert best["recommended"] == feasible.loc[feasible.npv.idxmax(), "setting"]
+    assert best["answer"].startswith("Spend about ") and "% of it on retention" in best["answer"]
+    assert any("Only 8 trials for 4 searched parameter(s)" in w for w in best["warnings"])
+    text = (folder / "report.md").read_text()
+    assert "## Recommendation" in text and best["answer"] in text
 
 
 def _complete(db: Path) -> list[tuple[int, dict, float]]:
@@ -195,3 +203,56 @@ def test_study_folder_refusals_leave_everything_as_it_was(tmp_path):
     assert len(proc.stderr.strip().splitlines()) == 1
     assert {p.name: p.stat().st_mtime_ns for p in study.iterdir() if p.name != ".lock"} == \
         {k: v for k, v in files.items() if k != ".lock"}
+
+
+def _options(npv: dict[str, list[float]], churn: dict[str, float]):
+    """A comparison table and the fresh runs behind it, from per-replicate NPVs."""
+    from marktsim.analysis.stats import mean_ci
+
+    runs, rows = {}, []
+    for label, values in npv.items():
+        runs[label] = pd.DataFrame({"replicate": range(len(values)), "npv": values})
+        mean, low, high, _ = mean_ci(values)
+        rows.append({"setting": label, "npv": mean, "npv_ci_low": low, "npv_ci_high": high,
+                     "churn_annual": churn[label], "churn_ci_low": churn[label] - 0.01,
+                     "churn_ci_high": churn[label] + 0.01, "spend_month": 2345.6, "rho": 0.4})
+    return pd.DataFrame(rows), runs
+
+
+def test_the_answer_recommends_the_best_validated_option_with_its_warnings():
+    from marktsim.optimize.answer import answer, rounded
+
+    ranges = {"firm.budget_share": (0.02, 0.2), "strategy.retention_share": (0.0, 1.0)}
+    best = {"firm.budget_share": 0.08, "strategy.retention_share": 0.4}
+    # the optimum ahead of balanced in every pair: "more than", no warning (20 trials for 2 parameters)
+    base = [100_000.0, 120_000.0, 90_000.0, 110_000.0]
+    table, runs = _options({"optimum": [v + 5_000 + i for i, v in enumerate(base)], "balanced (scenario budget)": base},
+                           {"optimum": 0.2, "balanced (scenario budget)": 0.25})
+    told = answer(table, runs, None, ranges, best, 20)
+    assert told.choice == "optimum" and told.warnings == []
+    assert told.sentence.startswith("Spend about 2,300 a month, 40 % of it on retention: NPV ")
+    assert "more than balanced (scenario budget)" in told.sentence
+    # the same in German: German marks, and the runner-up named
+    de = answer(table, runs, None, ranges, best, 20, "de")
+    assert de.sentence.startswith("Geben Sie etwa 2.300 im Monat aus, davon 40 % für Kundenbindung")
+    # a churn ceiling the optimum breaks on the fresh runs: the stock strategy is recommended, and said so
+    strict = table.assign(churn_annual=[0.3, 0.2])
+    told = answer(strict, runs, 0.22, ranges, best, 20)
+    assert told.choice == "balanced (scenario budget)" and "(the stock strategy balanced (scenario budget))" in \
+        told.sentence and any("did not do better than the stock strategy" in w for w in told.warnings)
+    # nothing within the ceiling: the best all the same, with the warning
+    told = answer(table, runs, 0.1, ranges, best, 20)
+    assert told.choice == "optimum" and any("No option keeps mean annual churn at or below 10 %" in w
+                                            for w in told.warnings)
+    # a tie in the pairs: "not distinguishable", and a best value at the edge of its range, and too few trials
+    noisy = [v + (20_000 if i % 2 else -19_000) for i, v in enumerate(base)]
+    table, runs = _options({"optimum": noisy, "balanced (scenario budget)": base},
+                           {"optimum": 0.2, "balanced (scenario budget)": 0.25})
+    told = answer(table, runs, None, ranges, {**best, "strategy.retention_share": 0.99}, 12)
+    assert "not distinguishable from balanced (scenario budget)" in told.sentence
+    assert any("strategy.retention_share = 0.99 lies at the edge" in w for w in told.warnings)
+    assert any("Only 12 trials for 2 searched parameter(s)" in w for w in told.warnings)
+    # rounding to what the interval supports: ± 3 400 gives thousands, ± 0.012 hundredths
+    assert rounded(1_234_567.0, 1_231_167.0, 1_237_967.0) == ("1,235,000", "1,231,000", "1,238,000")
+    assert rounded(0.1934, 0.1814, 0.2054) == ("0.19", "0.18", "0.21")
+    assert rounded(1_234_567.0, 1_231_167.0, 1_237_967.0, "de") == ("1.235.000", "1.231.000", "1.238.000")

@@ -28,6 +28,7 @@ import pandas as pd
 from marktsim.analysis.stats import fmt_ci, markdown_table, mean_ci
 from marktsim.config import CONFIG_DIR, ConfigError, compose_config, engine_setting, plain, validate
 from marktsim.experiments import store
+from marktsim.optimize.answer import Answer, answer
 from marktsim.optimize.search import (
     Evaluator,
     Settings,
@@ -42,6 +43,8 @@ from marktsim.optimize.search import (
 
 SETTINGS = "study.json"
 RHO = "strategy.retention_share"
+AXIS_LABELS = {"firm.budget_share": "marketing budget (share of initial monthly revenue)",
+               "firm.budget": "marketing budget (currency per month)"}
 
 
 class StudyError(Exception):
@@ -115,17 +118,20 @@ def _landscape(raw, space: Space, best: dict, evaluate: Evaluator, reps: list[in
     return table
 
 
-def _comparison(args, raw, valid, space: Space, best: dict, evaluate: Evaluator, reps: list[int]) -> pd.DataFrame:
+def _comparison(args, raw, valid, space: Space, best: dict, evaluate: Evaluator,
+                reps: list[int]) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """The best setting and every stock strategy (at the scenario's budget and at the best budget) on
-    the same fresh replicates; differences to the best are paired."""
+    the same fresh replicates; differences to the best are paired. Returns the table and each
+    option's runs."""
     scenario_budget = float(valid.firm.budget_share if space.budget_key == "firm.budget_share" else valid.firm.budget)
-    runs = {"optimum": evaluate(point_config(raw, best), reps)}
+    configs = {"optimum": point_config(raw, best)}
     budgets = [("scenario budget", scenario_budget)]
     if not math.isclose(best[space.budget_key], scenario_budget):
         budgets.append(("best budget", float(best[space.budget_key])))
     for name in stock_strategies():
         for label, budget in budgets:
-            runs[f"{name} ({label})"] = evaluate(_stock_config(args, name, space, budget), reps)
+            configs[f"{name} ({label})"] = _stock_config(args, name, space, budget)
+    runs = {label: evaluate(cfg, reps) for label, cfg in configs.items()}
     rows = []
     base = runs["optimum"].set_index("replicate")
     for label, frame in runs.items():
@@ -135,8 +141,10 @@ def _comparison(args, raw, valid, space: Space, best: dict, evaluate: Evaluator,
         diff, dlo, dhi, _ = mean_ci(base.npv - frame.npv) if label != "optimum" else (0.0, 0.0, 0.0, n)
         rows.append({"setting": label, "npv": npv, "npv_ci_low": lo, "npv_ci_high": hi, "churn_annual": churn,
                      "churn_ci_low": clo, "churn_ci_high": chi, "optimum_minus_this": diff,
-                     "diff_ci_low": dlo, "diff_ci_high": dhi, "replicates": n})
-    return pd.DataFrame(rows)
+                     "diff_ci_low": dlo, "diff_ci_high": dhi, "replicates": n,
+                     "spend_month": float(frame.spend_month.mean()),
+                     "rho": float(configs[label].strategy.retention_share)})
+    return pd.DataFrame(rows), runs
 
 
 def _figure(landscape: pd.DataFrame, trials: pd.DataFrame, space: Space, best: dict, churn_max: float | None,
@@ -159,28 +167,33 @@ def _figure(landscape: pd.DataFrame, trials: pd.DataFrame, space: Space, best: d
             lines = ax.contour(churn.columns, churn.index, churn.to_numpy(), levels=[churn_max], colors="white",
                                linestyles="--")
             ax.clabel(lines, fmt={churn_max: f"churn ≤ {churn_max:.0%}"}, fontsize=7)
+            # the side not allowed (churn above the ceiling), hatched
+            if float(np.nanmax(churn.to_numpy())) > churn_max:
+                ax.contourf(churn.columns, churn.index, churn.to_numpy(), levels=[churn_max, np.inf], colors="none",
+                            hatches=["//"])
         if {bkey, RHO} <= set(trials.columns):
             ax.scatter(trials[RHO], trials[bkey], s=10, c="white", edgecolors="black", linewidths=0.4, label="trials")
         ax.scatter([best[RHO]], [best[bkey]], marker="*", s=220, c="red", edgecolors="black", label="best")
-        ax.set_xlabel("ρ (retention share)")
-        ax.set_ylabel(bkey)
+        ax.set_xlabel("ρ (share of the marketing budget spent on retention)")
+        ax.set_ylabel(AXIS_LABELS[bkey])
     else:
         x = RHO if landscape[RHO].nunique() > 1 else bkey
         ax.plot(landscape[x], landscape.npv, marker="o", label="landscape (search replicates)")
         if x in trials.columns:
             ax.scatter(trials[x], trials.npv, s=10, c="gray", label="trials")
         ax.axvline(best[x], color="red", ls="--", label="best")
-        ax.set_xlabel(x)
+        ax.set_xlabel(AXIS_LABELS.get(x, "ρ (share of the marketing budget spent on retention)"))
         ax.set_ylabel("NPV")
     ax.legend(fontsize=7, loc="best")
-    ax.set_title("Profit landscape of the focal firm (mean NPV over search replicates)", fontsize=9)
+    ax.set_title("Profit landscape of the focal firm (mean NPV over search replicates)"
+                 + ("; hatched: churn above the ceiling" if churn_max is not None else ""), fontsize=9)
     fig.tight_layout()
     store.atomic_write(folder / "landscape.png", lambda p: fig.savefig(p, dpi=110, format="png"))
     plt.close(fig)
 
 
 def _report(folder: Path, settings: Settings, space: Space, trials: pd.DataFrame, best: dict,
-            comparison: pd.DataFrame, args) -> None:
+            comparison: pd.DataFrame, args, told: Answer) -> None:
     opt = comparison.iloc[0]
     shown = pd.DataFrame({
         "setting": comparison.setting,
@@ -201,7 +214,8 @@ def _report(folder: Path, settings: Settings, space: Space, trials: pd.DataFrame
                                                                       if settings.config_dir else ""), "",
         f"Objective: {objective}. Searched: {', '.join(space.parameters())}; {len(trials)} completed trials, "
         f"each the mean of {settings.replicates} replicates (common random numbers), Optuna TPE, seed {settings.seed}.",
-        "", "## Best setting", "", *best_lines, "",
+        "", "## Recommendation", "", f"**{told.sentence}**", "", *[f"- ⚠ {w}" for w in told.warnings],
+        "" if told.warnings else "", "## Best setting of the search", "", *best_lines, "",
         f"On {int(opt.replicates)} fresh replicates (not used in the search): NPV "
         f"{fmt_ci(opt.npv, opt.npv_ci_low, opt.npv_ci_high)}, annual churn "
         f"{fmt_ci(opt.churn_annual, opt.churn_ci_low, opt.churn_ci_high)} (mean and 95 % interval).", "",
@@ -232,10 +246,16 @@ def run(args) -> Path:
 
             bar = tqdm(total=args.trials, desc="trials", unit="trial", leave=False)
 
-        def progress(done, values, npv):
+        best_so_far = [-math.inf]
+
+        def progress(done, values, npv, churn):
+            """The bar shows the best feasible trial of this run so far, not the last one."""
+            if settings.churn_max is None or churn <= settings.churn_max:
+                best_so_far[0] = max(best_so_far[0], npv)
             if bar is not None:
                 bar.n = done
-                bar.set_postfix_str(f"NPV {npv:,.0f}")
+                shown = f"{best_so_far[0]:,.0f}" if math.isfinite(best_so_far[0]) else "none feasible yet"
+                bar.set_postfix_str(f"best feasible NPV {shown}")
                 bar.refresh()
 
         ran = run_trials(url, raw, space, settings, args.trials, evaluate, progress)
@@ -251,7 +271,9 @@ def run(args) -> Path:
                              "raise the ceiling or widen the ranges")
         search_reps = list(range(settings.replicates))
         fresh = list(range(settings.replicates, settings.replicates + args.validate))
-        comparison = _comparison(args, raw, valid, space, best, evaluate, fresh)
+        comparison, runs = _comparison(args, raw, valid, space, best, evaluate, fresh)
+        ranges = {space.budget_key: space.budget, RHO: space.rho}
+        told = answer(comparison, runs, settings.churn_max, ranges, best, len(trials), args.lang)
         store.atomic_write(folder / "comparison.csv", lambda p: comparison.to_csv(p, index=False))
         if args.landscape:
             landscape = _landscape(raw, space, best, evaluate, search_reps, args.landscape, folder)
@@ -260,8 +282,8 @@ def run(args) -> Path:
         store.write_json(folder / "best.json", {
             "values": best, "npv": opt.npv, "npv_ci": [opt.npv_ci_low, opt.npv_ci_high],
             "churn_annual": opt.churn_annual, "validation_replicates": fresh, "trials": len(trials),
-            "trials_run_now": ran})
-        _report(folder, settings, space, trials, best, comparison, args)
+            "trials_run_now": ran, "recommended": told.choice, "answer": told.sentence, "warnings": told.warnings})
+        _report(folder, settings, space, trials, best, comparison, args, told)
     finally:
         evaluate.close()
         lock.close()
@@ -288,6 +310,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, default=1, help="worker processes for replicates")
     parser.add_argument("--seed", type=int, default=0, help="seed of the search (the scenario's own seed is `seed=`)")
     parser.add_argument("--progress", choices=("auto", "on", "off"), default="auto")
+    parser.add_argument("--lang", choices=("en", "de"), default="en", help="language of the recommendation")
     args = parser.parse_intermixed_args(argv)  # overrides may come before, between and after the options
     try:
         engine_setting()
@@ -296,10 +319,10 @@ def main(argv: list[str] | None = None) -> None:
         print(f"marktsim-optimize: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     best = json.loads((folder / "best.json").read_text())
-    values = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in best["values"].items())
-    print(f"marktsim-optimize: best {values}; NPV {best['npv']:,.0f} "
-          f"[{best['npv_ci'][0]:,.0f}, {best['npv_ci'][1]:,.0f}] on {len(best['validation_replicates'])} fresh "
-          f"replicates; report {folder / 'report.md'}")
+    print(best["answer"])
+    for warning in best["warnings"]:
+        print(f"⚠ {warning}")
+    print(f"marktsim-optimize: report {folder / 'report.md'}")
 
 
 if __name__ == "__main__":

@@ -117,9 +117,11 @@ def point_config(raw: DictConfig, values: dict[str, object]) -> DictConfig:
 WORKER_RUNS = 64
 
 
-def _replicate(args: tuple[dict, int]) -> tuple[int, float, float]:
-    """Focal NPV and annual churn of one replicate (runs in a worker process)."""
+def _replicate(args: tuple[dict, int]) -> tuple[int, float, float, float]:
+    """Focal NPV, annual churn and marketing spend per month of one replicate (runs in a
+    worker process)."""
     from marktsim.model import prepare_engine
+    from marktsim.optimize.answer import spend_per_month
     from marktsim.simulation import run_replicate
 
     container, r = args
@@ -127,7 +129,7 @@ def _replicate(args: tuple[dict, int]) -> tuple[int, float, float]:
     prepare_engine(cfg, runs=WORKER_RUNS)
     summary = run_replicate(cfg, r).summary
     focal = summary[summary.firm == "focal"].iloc[0]
-    return r, float(focal.npv), float(focal.churn_annual)
+    return r, float(focal.npv), float(focal.churn_annual), spend_per_month(summary, int(cfg.horizon))
 
 
 class Evaluator:
@@ -150,7 +152,7 @@ class Evaluator:
             rows = list(pool.map(_replicate, tasks))
         else:
             rows = [_replicate(t) for t in tasks]
-        return pd.DataFrame(rows, columns=["replicate", "npv", "churn_annual"])
+        return pd.DataFrame(rows, columns=["replicate", "npv", "churn_annual", "spend_month"])
 
     def close(self) -> None:
         if self._pool is not None:
@@ -213,8 +215,9 @@ REFUSED_IN_A_ROW = 25  # settings refused one after another before the search gi
 
 
 def run_trials(url: str, raw: DictConfig, space: Space, settings: Settings, n_trials: int, evaluate: Evaluator,
-               on_trial: Callable[[int, dict, float], None] | None = None) -> int:
-    """Run trials until the study has `n_trials` completed ones; return how many this call ran."""
+               on_trial: Callable[[int, dict, float, float], None] | None = None) -> int:
+    """Run trials until the study has `n_trials` completed ones; return how many this call ran.
+    `on_trial(done, values, npv, churn)` is called after each."""
     from optuna.trial import TrialState
 
     study = open_study(url, settings.seed, 0)
@@ -249,7 +252,7 @@ def run_trials(url: str, raw: DictConfig, space: Space, settings: Settings, n_tr
         study.tell(trial, npv)
         ran, refused = ran + 1, 0
         if on_trial is not None:
-            on_trial(done + 1, values, npv)
+            on_trial(done + 1, values, npv, float(runs.churn_annual.mean()))
 
 
 def trials_table(study, churn_max: float | None) -> pd.DataFrame:
