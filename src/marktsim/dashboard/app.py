@@ -252,8 +252,12 @@ def Explanation(model):
                         f"{settings_line(model)}{capacity}")
 
 
-def components(lang: str) -> list:
-    return [(Explanation, 0), (CustomerView, 0)] + [(chart(metric), 0) for metric in CHARTS]
+CHART_COMPONENTS = {metric: chart(metric) for metric in CHARTS}  # made once: the same component every render
+
+
+def components() -> list:
+    """The page's components (all on Mesa's first page, the tab "Market")."""
+    return [(Explanation, 0), (CustomerView, 0)] + [(CHART_COMPONENTS[metric], 0) for metric in CHARTS]
 
 
 language = solara.reactive(os.environ.get("MARKTSIM_LANG", "en") if os.environ.get("MARKTSIM_LANG") in ("de", "en") else "en")
@@ -276,7 +280,7 @@ def Page():
             solara.Select(label=texts(lang)["scenario"], value=SCENARIOS[chosen][lang][0], values=list(titles),
                           on_value=lambda title: scenario.set(titles[title]))
         solara.Markdown(f"*{texts(lang)['scenario_note']}*")
-        SolaraViz(model, components=components(lang), model_params=model_params(lang, chosen),
+        SolaraViz(model, components=components(), model_params=model_params(lang, chosen),
                   name=texts(lang)["title"], play_interval=150).key(f"viz-{lang}-{chosen}")
 
 
