@@ -120,3 +120,18 @@ def test_intervals_are_cut_at_natural_bounds():
     assert cut.profit_ci_low[0] == raw.profit_ci_low[0]  # profit has no bound
     band = _bands(frame, "churn_rate")
     assert band.low[0] == 0.0 and np.isclose(band.high[0], raw.churn_rate_ci_high[0])
+
+
+def test_runs_that_cannot_be_paired_give_no_difference():
+    """Two runs of one condition with the same seed and replicate (two folders of the same
+    condition combined) cannot be paired: no difference is claimed for it, the others still are."""
+    from marktsim.analysis.report import _difference, _pairs, leader
+
+    frame = pd.DataFrame({"condition": ["a", "a", "b", "b", "c", "c"], "seed": [0, 0, 0, 0, 0, 0],
+                          "replicate": [0, 0, 0, 1, 0, 1], "npv": [1.0, 2.0, 5.0, 6.0, 1.0, 2.0]})
+    assert paired_difference(frame, "npv", "a", "b")[3] == 0
+    table = _pairs(frame, "npv")
+    assert list(table.columns) == ["b", "c"]
+    assert _difference(table, "b", "a")[3] == 0
+    assert _difference(table, "b", "c")[:3] == (4.0, 4.0, 4.0)  # 5 - 1 and 6 - 2: no spread
+    assert leader(frame, "npv") == ("b", ["a"])  # b beats c in both pairs; a cannot be paired

@@ -245,16 +245,34 @@ def paired_difference(frame: pd.DataFrame, value: str, a: str, b: str) -> tuple[
     return mean_ci((x - y).dropna())
 
 
+def _pairs(frame: pd.DataFrame, value: str) -> pd.DataFrame:
+    """`value` of every run, one column per condition and one row per (seed, replicate); the
+    conditions whose runs cannot be paired (two runs with the same seed and replicate) left
+    out. One table for all comparisons: a sweep of thousands of conditions is paired at once."""
+    runs = frame.assign(condition=frame.condition.astype(str))
+    twice = runs.duplicated(["condition", *PAIR], keep=False)
+    runs = runs[~runs.condition.isin(set(runs.condition[twice]))]
+    return runs.pivot(index=PAIR, columns="condition", values=value)
+
+
+def _difference(table: pd.DataFrame, a: str, b: str) -> tuple[float, float, float, int]:
+    """``paired_difference`` read from a `_pairs` table."""
+    if a not in table.columns or b not in table.columns:
+        return np.nan, np.nan, np.nan, 0
+    return mean_ci((table[a] - table[b]).dropna())
+
+
 def paired_differences(sweep: Sweep, reference: str, metrics=PAIRED_METRICS, firm: str = "focal") -> pd.DataFrame:
     """Every other condition minus `reference` (``paired_difference``), one row per condition."""
     summary = sweep.summary[sweep.summary.firm == firm]
+    tables = {metric: _pairs(summary, metric) for metric in metrics}
     rows = []
     for condition in sweep.conditions:
         if condition == reference:
             continue
         row: dict[str, Any] = {"condition": condition}
         for metric in metrics:
-            mean, low, high, n = paired_difference(summary, metric, condition, reference)
+            mean, low, high, n = _difference(tables[metric], condition, reference)
             row.update({metric: mean, f"{metric}_ci_low": low, f"{metric}_ci_high": high})
         row["pairs"] = n
         rows.append(row)
@@ -267,11 +285,12 @@ def leader(frame: pd.DataFrame, value: str) -> tuple[str, list[str]]:
     cannot be paired). The first is a leader only where the list is empty."""
     means = frame.groupby("condition", observed=True)[value].mean()
     best = str(means.idxmax())
+    table = _pairs(frame, value)
     ties = []
     for other in means.index:
         if other == best:
             continue
-        _, low, _, n = paired_difference(frame, value, best, str(other))
+        _, low, _, n = _difference(table, best, str(other))
         if n < 2 or not low > 0:
             ties.append(str(other))
     return best, ties
