@@ -112,7 +112,7 @@ def _with_keys(frame: pd.DataFrame, keys: pd.DataFrame, seeds: dict[str, int | N
     """`frame` (with a job column) plus `seed` and one column per swept key, named by `names`."""
     job = pd.Categorical(frame.job)
     categories, codes = job.categories, job.codes
-    out = frame.copy()
+    out = frame  # built by _label_runs for this sweep alone: columns are added in place
     out["seed"] = pd.array([seeds.get(k) for k in categories], dtype="Int64")[codes]
     for key in keys.columns:
         per_job = keys[key].reindex(categories)
@@ -238,11 +238,7 @@ def paired_difference(frame: pd.DataFrame, value: str, a: str, b: str) -> tuple[
     seed and replicate (common random numbers), and the number of pairs; no pairs (NaN, 0) where
     the runs cannot be paired (no shared seeds, or two runs of one condition with the same seed
     and replicate)."""
-    x = frame[frame.condition == a].set_index(PAIR)[value]
-    y = frame[frame.condition == b].set_index(PAIR)[value]
-    if x.index.has_duplicates or y.index.has_duplicates:
-        return np.nan, np.nan, np.nan, 0
-    return mean_ci((x - y).dropna())
+    return _difference(_pairs(frame[frame.condition.isin([a, b])], value), a, b)
 
 
 def _pairs(frame: pd.DataFrame, value: str) -> pd.DataFrame:

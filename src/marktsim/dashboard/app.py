@@ -23,6 +23,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from mesa.visualization import SolaraViz  # noqa: E402
 from mesa.visualization.utils import update_counter  # noqa: E402
 
+from marktsim.analysis.stats import fmt_number  # noqa: E402
 from marktsim.dashboard import mesa_captions  # noqa: E402
 from marktsim.dashboard.model import CHARTS, DashboardModel, scenario_controls, series_name  # noqa: E402
 from marktsim.engine.account import M  # noqa: E402
@@ -205,8 +206,7 @@ def CustomerView(model):
 
 
 def _number(value: float, lang: str, digits: int = 2) -> str:
-    text = f"{value:,.{digits}f}"
-    return text.translate(str.maketrans(",.", ".,")) if lang == "de" else text
+    return fmt_number(value, f",.{digits}f", lang)
 
 
 def settings_line(model: DashboardModel) -> str:
