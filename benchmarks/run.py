@@ -133,6 +133,22 @@ def sweep_time(cwd: Path, conditions: int = 50, replicates: int = 20, env: dict 
     return time.perf_counter() - start
 
 
+def per_job_overhead(cwd: Path, jobs: int, launcher: str) -> tuple[float, float]:
+    """Start-up cost per job (issue 18): a sweep of `jobs` tiny jobs (200 customers, 3 ticks,
+    whose simulation is about a millisecond) with `launcher`. Returns (wall seconds of the
+    sweep, seconds per job beyond the command's own start, measured by a 1-job sweep)."""
+    def sweep(n: int, name: str) -> float:
+        args = [str(BIN / "marktsim"), "-m", f"seed=range(0,{n})", "market.n_customers=200", "horizon=3",
+                f"hydra/launcher={launcher}", "progress=off", f"hydra.sweep.dir={cwd / name}"]
+        start = time.perf_counter()
+        subprocess.run(args, cwd=cwd, capture_output=True, check=True)
+        return time.perf_counter() - start
+
+    one = sweep(1, f"one_{launcher}")
+    wall = sweep(jobs, f"many_{launcher}")
+    return wall, (wall - one) / (jobs - 1)
+
+
 def ten_thousand_runs(cwd: Path) -> tuple[float, float]:
     """10 000 runs (N = 2 000, T = 60) end to end: a 1 000-point Latin hypercube over ρ and
     the budget, 10 replicates per point, 50 points per job (20 jobs), joblib on the local
@@ -251,6 +267,11 @@ def main() -> None:
         compiled_first = command_time([str(BIN / "marktsim"), "horizon=1", "market.n_customers=1000", "progress=off",
                                        f"results_dir={tmp / 'r'}"], tmp, env={"MARKTSIM_ENGINE": "compiled"})
         print(f"the same with the compiled engine forced (numba import and cached kernels): {compiled_first:.2f} s")
+        for launcher in ("basic", "joblib"):
+            jobs = 20 if args.quick else 200
+            wall, per_job = per_job_overhead(tmp, jobs, launcher)
+            print(f"{jobs} tiny jobs (N=200, T=3), launcher {launcher}: {wall:.1f} s wall, "
+                  f"{per_job * 1000:.0f} ms per job beyond the command's start   (goal <= 50 ms)")
         if not args.skip_sweep and not args.quick:
             wall = sweep_time(tmp)
             print(f"1,000-run sweep (50 conditions x 20 replicates, N=10,000, T=120, joblib on "

@@ -218,6 +218,22 @@ def test_progress_bar_on_request_and_help(tmp_path):
     assert help_text.startswith("marktsim: ") and "experiment=<study>" in help_text
 
 
+@pytest.mark.parametrize("launcher", ["basic", "joblib"])
+def test_sweep_progress_is_one_whole_line_per_job(tmp_path, launcher):
+    """With progress on, every job of a sweep ends in one line with its whole key (never cut);
+    parallel workers draw no bars (they would overwrite each other), the sequential one does."""
+    keys = [f"horizon=5,market.n_customers=200,seed=0,strategy={s}" for s in
+            ("acquisition_heavy", "retention_heavy")]
+    proc = marktsim("-m", "strategy=acquisition_heavy,retention_heavy", "market.n_customers=200", "seed=0",
+                    "horizon=5", "progress=on", f"hydra/launcher={launcher}", "hydra.sweep.dir=sweep", cwd=tmp_path)
+    done = [line for line in proc.stderr.replace("\r", "\n").splitlines() if " complete in " in line]
+    assert len(done) == 2, proc.stderr
+    assert {line.rsplit(": ", 1)[1] for line in done} == set(keys)
+    assert all(line.startswith("marktsim: job ") for line in done)
+    bars = [line for line in proc.stderr.replace("\r", "\n").splitlines() if "tick/s" in line or "/5 " in line]
+    assert (len(bars) > 0) == (launcher == "basic")
+
+
 def _complete(root: Path) -> int:
     return len(list(root.rglob("COMPLETE")))
 
@@ -331,3 +347,40 @@ def test_a_job_written_before_new_keys_existed_still_resumes(tmp_path):
     assert (tmp_path / "job" / "timeseries.parquet").stat().st_mtime_ns == first
     other = marktsim("seed=1", *TINY, "sensitivity.seed=3", "hydra.run.dir=job", cwd=tmp_path, check=False)
     assert other.returncode == 2 and "never overwritten" in other.stderr
+
+
+@pytest.mark.parametrize("master, jobs", [
+    ([], [["seed=0"], ["seed=1"], ["seed=2", ], ["seed=3"]]),
+    ([], [["market=growing", "seed=0", "strategy.retention_share=0.2"], ["market=growing", "seed=1", "strategy.retention_share=0.8"],
+          ["market=saturated", "seed=0", "strategy.retention_share=0.2"], ["market=saturated", "seed=1", "firm.capacity=null"],
+          ["market=saturated", "seed=2", "strategy.retention_share=0.5"]]),
+    (["experiment=budget_frontier"], [["firm.budget_share=0.02", "strategy.retention_share=0.1", "firm.priority=fifo"],
+                                      ["firm.budget_share=0.1", "strategy.retention_share=0.9", "firm.priority=existing_first"],
+                                      ["firm.budget_share=0.1", "strategy=acquisition_heavy", "firm.priority=fifo"]]),
+    (["hydra/launcher=joblib"], [["competitors=same_as_focal", "strategy=retention_heavy", "name=x"],
+                                 ["competitors=same_as_focal", "strategy=retention_heavy", "name=y"],
+                                 ["competitors=symmetric", "strategy=retention_heavy", "name=y", "+firm.extra=1"],
+                                 ["competitors=symmetric", "strategy=retention_heavy", "name=z", "+firm.extra=2"]]),
+])
+def test_a_job_composed_from_its_shape_equals_hydras_composition(master, jobs):
+    """compose_cache: every job's config (its hydra node included) equals Hydra's own composition
+    of its overrides, whether composed afresh (the first of its shape) or from its shape."""
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+    from hydra._internal.utils import create_config_search_path
+    from hydra.types import RunMode
+    from omegaconf import OmegaConf
+
+    from marktsim.config import CONFIG_DIR, register_schema
+    from marktsim.experiments import compose_cache
+
+    register_schema()
+    loader = ConfigLoaderImpl(config_search_path=create_config_search_path(str(CONFIG_DIR)))
+    sweep = loader.load_configuration("config", overrides=master, run_mode=RunMode.MULTIRUN)
+    compose_cache._SHAPES.clear()
+    fast = [compose_cache.load_sweep_config(loader, sweep, job) for job in jobs]  # shapes filled, then reused
+    fast += [compose_cache.load_sweep_config(loader, sweep, job) for job in jobs]
+    assert len(compose_cache._SHAPES) < len(jobs)  # some jobs really were composed from their shape
+    for job, cfg in zip(jobs + jobs, fast):
+        expected = compose_cache._HYDRA(loader, sweep, job)
+        assert OmegaConf.to_container(cfg) == OmegaConf.to_container(expected), job
+        assert cfg.hydra.job.override_dirname == expected.hydra.job.override_dirname

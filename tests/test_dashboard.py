@@ -3,6 +3,7 @@ browser (Playwright driving Debian's Chromium; skipped where no Chromium is inst
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
@@ -72,6 +73,41 @@ def test_a_scenario_sets_the_controls_it_names_and_the_user_can_change_them():
     for fragment in ("Marketingbudget (Anteil am Umsatz): 0,12", "Stärke der Mundpropaganda: 0,043", "Kunden: 300",
                      "Zufallszahl (Seed): 7"):
         assert fragment in line, fragment
+
+
+def test_a_language_switch_keeps_the_running_market():
+    """Switching the language keeps the market (customers, month, history, values in force):
+    its chart series and figures are renamed, not restarted, and Reset afterwards starts a
+    market in the new language at the values that were in force."""
+    import numpy as np
+
+    from marktsim.dashboard import app
+    from marktsim.dashboard.model import CHARTS, series_name
+
+    model = app.model_class("en", "campaign_overload")(n_customers=300, capacity_factor=2.0)
+    for _ in range(4):
+        model.step()
+    history = model.datacollector.get_model_vars_dataframe().to_numpy().copy()
+    satisfaction = model.columns.satisfaction.copy()
+    english_title = app.chart_figure(model, "share").axes[0].get_title()
+    app.relabel(model, "de")
+    assert model.lang == "de" and model.tick == 4
+    assert np.array_equal(model.columns.satisfaction, satisfaction)
+    assert list(model.datacollector.model_vars) == [series_name("de", m, f) for m in CHARTS for f in model.firm_names]
+    assert np.array_equal(model.datacollector.get_model_vars_dataframe().to_numpy(), history)
+    assert app.chart_figure(model, "share").axes[0].get_title() != english_title == TEXTS["en"]["share"]
+    assert "Kapazität (× Anfangsnachfrage): 2,00" in app.settings_line(model)
+    model.step()  # the collector goes on under the German names
+    assert len(model.datacollector.get_model_vars_dataframe()) == len(history) + 1
+    restarted = model.__class__()  # what Mesa's Reset does with no control changed
+    assert restarted.lang == "de" and restarted.tick == 0 and restarted.cfg.firm.capacity_factor == 2.0
+    assert restarted.cfg.strategy.campaign_start == 6  # the scenario's settings without a control stay
+    assert app.model_params("de", "campaign_overload", model.controls)["capacity_factor"]["value"] == 2.0
+    app.relabel(model, "en")
+    assert model.lang == "en" and model.tick == 5 and model.__class__().lang == "en"
+    with pytest.raises(ValueError, match="allowed"):
+        app.relabel(model, "fr")
+    assert model.lang == "en"
 
 
 def test_charts_start_at_month_one_with_months_on_the_axis():
@@ -237,16 +273,19 @@ def test_dashboard_in_a_real_browser(dashboard_url):
         time.sleep(0.5)
         assert page.get_by_text("Traceback").count() == 0
         page.screenshot(path=str(ARTIFACTS / "dashboard-en.png"), full_page=True)
-        # the language switch
+        month = int(re.search(r"Month: (\d+)", page.get_by_text(re.compile(r"Month: \d+")).first.inner_text()).group(1))
+        assert month >= 3  # played and stepped
+        # the language switch keeps the running market: the same month, the scenario's values in the controls
         page.get_by_role("button", name="de", exact=True).click()
         page.get_by_text("Worauf achten").first.wait_for(timeout=60_000)
-        page.get_by_text("Monat: 0").first.wait_for(timeout=30_000)
+        page.get_by_text(f"Monat: {month}", exact=True).first.wait_for(timeout=30_000)
         page.get_by_text("Kampagne überlastet die Kapazität").first.wait_for(timeout=30_000)  # the scenario stays
+        page.get_by_text("Kapazität (× Anfangsnachfrage): 1,50").first.wait_for(timeout=30_000)
         assert page.get_by_role("tab", name="Markt").count() == 1
         assert page.get_by_text("Strategie unserer Firma").count() >= 1
-        # Mesa's own controls follow the switch
+        # Mesa's own controls follow the switch, and the market goes on
         page.get_by_role("button", name="Schritt", exact=True).click()
-        page.get_by_text("Monat: 1").first.wait_for(timeout=30_000)
+        page.get_by_text(f"Monat: {month + 1}", exact=True).first.wait_for(timeout=30_000)
         assert page.get_by_role("button", name="Zurücksetzen").count() == 1
         assert page.get_by_text("Modellparameter").count() >= 1 and page.get_by_text("Model Parameters").count() == 0
         # Reset in German (once a traceback: chart series keyed by translated labels), then step
@@ -257,9 +296,10 @@ def test_dashboard_in_a_real_browser(dashboard_url):
         time.sleep(1.0)
         assert page.get_by_text("Traceback").count() == 0 and page.get_by_text("KeyError").count() == 0
         page.screenshot(path=str(ARTIFACTS / "dashboard-de.png"), full_page=True)
-        # and back to English: Reset and Step again, no traceback
+        # and back to English (the market goes on at month 1), Reset and Step again, no traceback
         page.get_by_role("button", name="en", exact=True).click()
         page.get_by_text("What to watch for").first.wait_for(timeout=60_000)
+        page.get_by_text("Month: 1", exact=True).first.wait_for(timeout=30_000)
         page.get_by_role("button", name="Reset").click()
         page.get_by_text("Month: 0").first.wait_for(timeout=30_000)
         page.get_by_role("button", name="Step").click()

@@ -202,3 +202,108 @@ def test_a_sweep_hydra_refuses_leaves_no_folder_behind(tmp_path):
     assert proc.returncode != 0
     assert (tmp_path / "parent").is_dir()  # precondition: the sweep folder was made and locked before Hydra
     assert not folder.exists()  # ... and given back with its lock when Hydra refused
+
+
+def _children(pid: int) -> list[int]:
+    """Process ids whose parent is `pid` (Linux /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has exited; only its parent's bookkeeping is left
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_joblib_workers_of_a_killed_sweep_stop_without_writing(tmp_path):
+    """SIGKILL of a joblib sweep: its workers, busy with jobs, stop within seconds and never
+    finish those jobs (a rerun started at once cannot race them)."""
+    folder = tmp_path / "sweep"
+    args = ["-m", "seed=range(0,4)", "market.n_customers=300000", "horizon=240", "hydra/launcher=joblib",
+            "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={folder}", "progress=off"]
+    proc = subprocess.Popen([str(BIN / "marktsim"), *args], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    running: list[Path] = []
+    while time.time() < deadline and proc.poll() is None and len(running) < 2:
+        running = [d for d in job_dirs(folder) if not (d / "COMPLETE").exists()]
+        time.sleep(0.05)
+    time.sleep(1.0)  # both jobs under way
+    workers = [p for p in _children(proc.pid) if b"LokyProcess" in Path(f"/proc/{p}/cmdline").read_bytes()]
+    running = [d for d in job_dirs(folder) if not (d / "COMPLETE").exists()]
+    assert proc.poll() is None and len(workers) == 2 and len(running) == 2, "two jobs run in two workers"
+    proc.kill()
+    proc.wait()
+    deadline = time.time() + 20
+    while time.time() < deadline and any(_alive(w) for w in workers):
+        time.sleep(0.1)
+    assert not any(_alive(w) for w in workers), "joblib's workers outlived their sweep"
+    time.sleep(1.0)
+    assert not any((d / "COMPLETE").exists() for d in running)
+    assert not any((d / "timeseries.parquet").exists() for d in running)
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_report_replaces_an_earlier_one_whole_and_never_a_users_folder(small_sweep, tmp_path):
+    import shutil
+
+    sweep = tmp_path / "s"
+    shutil.copytree(small_sweep, sweep)
+    assert report(str(sweep), cwd=tmp_path).returncode == 0
+    (sweep / "report" / "stale.txt").write_text("from an older report")
+    assert report(str(sweep), "--lang", "de", cwd=tmp_path).returncode == 0
+    written = sorted(p.name for p in (sweep / "report").iterdir())
+    assert "stale.txt" not in written and "report.md" in written  # the new report, whole, in place of the old
+    assert "Jobs" in (sweep / "report" / "report.md").read_text()
+    assert [p.name for p in sweep.iterdir() if p.name.startswith(".report")] == []  # no work folder left
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep")
+    proc = report(str(sweep), "--out", str(mine), cwd=tmp_path)
+    assert proc.returncode == 2 and "holds other files" in one_line(proc)
+    assert _tree(mine) == {"notes.txt": b"keep"}
+
+    proc = report(str(sweep), "--out", "/proc/no/such/report", cwd=tmp_path)
+    assert proc.returncode == 2 and "cannot be written" in one_line(proc)
+
+
+def test_a_job_folder_reported_alone_writes_nothing_above_it(small_sweep, tmp_path):
+    import shutil
+
+    sweep = tmp_path / "s"
+    shutil.copytree(small_sweep, sweep)
+    shutil.rmtree(sweep / "dataset")  # the job's tables are not published yet
+    job = sorted(p.parent for p in sweep.glob("*/COMPLETE"))[0]
+    before = {p for p in _tree(sweep) if not p.startswith(job.name + "/")}
+    proc = report(str(job), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (job / "report" / "report.md").is_file()
+    assert {p for p in _tree(sweep) if not p.startswith(job.name + "/")} == before
+    assert not (sweep / "dataset").exists()
+
+
+def test_a_design_job_without_points_is_listed_and_skipped(small_sweep, tmp_path):
+    import shutil
+
+    sweep = tmp_path / "s"
+    shutil.copytree(small_sweep, sweep)
+    job = sorted(p.parent for p in sweep.glob("*/COMPLETE"))[0]
+    (job / "design.csv").write_text("factor\n1\n")
+    proc = report(str(sweep), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert f"skipped unreadable job {job}: design.csv has no column 'point'" in proc.stderr

@@ -135,3 +135,119 @@ def test_runs_that_cannot_be_paired_give_no_difference():
     assert _difference(table, "b", "a")[3] == 0
     assert _difference(table, "b", "c")[:3] == (4.0, 4.0, 4.0)  # 5 - 1 and 6 - 2: no spread
     assert leader(frame, "npv") == ("b", ["a"])  # b beats c in both pairs; a cannot be paired
+
+
+@pytest.fixture(scope="module")
+def situations_folder(tmp_path_factory) -> Path:
+    """A sweep over the situation (market, rivals) and the strategy, as the studies run it."""
+    folder = tmp_path_factory.mktemp("facets") / "sweep"
+    proc = subprocess.run([str(BIN / "marktsim"), "-m", "market=saturated,growing", "competitors=symmetric,same_as_focal",
+                           "strategy=retention_heavy,acquisition_heavy", "market.n_customers=200", "horizon=6",
+                           "progress=off", f"hydra.sweep.dir={folder}"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    return folder
+
+
+def test_figures_have_a_panel_per_situation_and_the_strategy_as_colour(situations_folder, tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from marktsim.analysis.labels import labels
+    from marktsim.analysis.report import _npv_figure, layout
+
+    sweep = load_sweep(situations_folder)
+    lay = layout(sweep, lambda n: [f"C{i}" for i in range(n)])
+    assert len(sweep.conditions) == 8
+    assert sorted(lay.facets) == sorted(f"market = {m}, competitors = {c}" for m in ("saturated", "growing")
+                                        for c in ("symmetric", "same_as_focal"))
+    assert set(lay.series.values()) == {"retention_heavy", "acquisition_heavy"} and lay.title == "strategy"
+    for condition in sweep.conditions:  # every label says what its condition is
+        assert lay.series[condition] in condition and all(
+            part.split(" = ")[1] in condition for part in lay.facet[condition].split(", "))
+    by_series = {}
+    for condition, series in lay.series.items():
+        by_series.setdefault(series, set()).add(lay.colour[condition])
+    assert all(len(c) == 1 for c in by_series.values()) and len(set().union(*by_series.values())) == 2
+    table = grouped_ci(sweep.summary[sweep.summary.firm == "focal"], ["condition"], ["npv"])
+    fig = _npv_figure(plt, table, lay, labels("en"))
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert sorted(ax.get_title() for ax in visible) == sorted(lay.facets)
+    for ax in visible:
+        assert sorted(t.get_text() for t in ax.get_yticklabels()) == ["acquisition_heavy", "retention_heavy"]
+    plt.close(fig)
+    write_report(situations_folder, out=tmp_path / "report")
+    assert (tmp_path / "report" / "timeseries.png").stat().st_size > 10_000
+
+
+def test_without_a_situation_swept_the_figures_keep_one_panel_per_metric(sweep_folder):
+    from marktsim.analysis.report import layout
+
+    sweep = load_sweep(sweep_folder)
+    lay = layout(sweep, lambda n: [f"C{i}" for i in range(n)])
+    assert lay.facets == [""] and lay.series == {c: c for c in sweep.conditions}
+    assert len(set(lay.colour.values())) == len(sweep.conditions) == 4
+
+
+def test_a_run_found_twice_is_counted_once_and_names_do_not_split_conditions(sweep_folder, tmp_path):
+    """Copies of a sweep, and a sweep of the same model under other names (`progress=on`, more
+    replicates), add only the runs that are new: conditions are identified by their resolved
+    config, runs by model, seed and replicate."""
+    import shutil
+
+    single = load_sweep(sweep_folder)
+    parent = tmp_path / "received"
+    for copy in ("a", "b"):
+        shutil.copytree(sweep_folder, parent / copy)
+    proc = subprocess.run([str(BIN / "marktsim"), "firm.margin=0.3", "firm.capex_per_unit=200", "seed=0",
+                           "market.n_customers=200", "horizon=12", "replicates=3", "progress=on",
+                           f"hydra.run.dir={parent / 'more' / 'job'}"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    combined = load_sweep(parent)
+    assert combined.conditions == single.conditions  # `progress=on` and the single run's other names: no new condition
+    runs = lambda sweep: sweep.summary[sweep.summary.firm == "focal"].groupby("condition", observed=True).size()
+    expected = runs(single).copy()
+    expected[REFERENCE] += 1  # replicate 2 of seed 0 is new; replicates 0 and 1 are the copies' runs
+    assert runs(combined).to_dict() == expected.to_dict()
+    assert combined.duplicate_runs == len(single.summary[single.summary.firm == "focal"]) + 2  # copy b, and "more"
+    # the combined rows of a run are the single sweep's rows
+    old = single.summary.set_index(["run", "firm"]).sort_index().npv
+    new = combined.summary.set_index(["run", "firm"]).npv
+    assert np.array_equal(new.reindex(old.index).to_numpy(), old.to_numpy())
+
+
+def _damage(job: Path, how: str) -> str:
+    """Damage one job's files as a broken disk or copy would; returns what the report must say."""
+    from marktsim.experiments.store import DATASET, partition_name
+
+    part = job.parent / DATASET / "summary" / partition_name(job.name) / "part-0.parquet"
+    if how == "config":
+        (job / "config.yaml").write_text("seed: [unclosed\n")
+        return "config.yaml is not YAML"
+    if how == "truncated":
+        data = part.read_bytes()
+        part.unlink()  # the partition is a hard link to the job's file: both are damaged
+        (job / "summary.parquet").unlink()
+        part.write_bytes(data[: len(data) // 2])
+        return f"dataset/summary/{partition_name(job.name)}/part-0.parquet: not a readable Parquet file"
+    part.unlink()
+    (job / "summary.parquet").unlink()
+    return "summary.parquet missing"
+
+
+@pytest.mark.parametrize("how", ["config", "truncated", "missing"])
+def test_a_job_whose_files_cannot_be_read_is_listed_and_skipped(sweep_folder, tmp_path, how):
+    import shutil
+
+    folder = tmp_path / "sweep"
+    shutil.copytree(sweep_folder, folder)
+    broken = sorted(p.parent for p in folder.glob("*/config.yaml"))[0]
+    why = _damage(broken, how)
+    proc = subprocess.run([str(BIN / "marktsim-report"), str(folder)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert f"marktsim-report: skipped unreadable job {broken}: {why}" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    sweep = load_sweep(folder)
+    assert [j.path for j, _ in sweep.unreadable] == [broken] and len(sweep.complete) == 7
+    assert "unreadable (skipped)" in (folder / "report" / "report.md").read_text()

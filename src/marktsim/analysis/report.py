@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import sys
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +56,8 @@ class Sweep:
     summary: pd.DataFrame
     design: pd.DataFrame | None = None  # parameter values of design points (point, factors...)
     keys: tuple[str, ...] = ()  # the columns of the swept keys (``config.<key>`` where a table has <key>)
+    unreadable: tuple[tuple[Job, str], ...] = ()  # complete jobs whose files cannot be read: listed, skipped
+    duplicate_runs: int = 0  # runs found more than once (copies of a sweep, the same model twice): counted once
 
     @property
     def key_columns(self) -> list[str]:
@@ -65,6 +70,12 @@ class Sweep:
         return [j for j in self.jobs if not j.complete and not j.failed]
 
     @property
+    def complete(self) -> list[Job]:
+        """Complete jobs whose files could be read (the ones reported on)."""
+        bad = {j.path for j, _ in self.unreadable}
+        return [j for j in self.jobs if j.complete and j.path not in bad]
+
+    @property
     def failed(self) -> list[Job]:
         return [j for j in self.jobs if j.failed]
 
@@ -75,7 +86,8 @@ class Sweep:
 
 def _labels_for(jobs: list[Job]) -> dict[str, str]:
     """Short condition labels: the overrides that differ between conditions."""
-    sets = {j.condition: set(j.condition.split(",")) - {"default"} for j in jobs}
+    sets = {j.condition: {o for o in j.condition.split(",") if not o.lstrip("+~").startswith(NOT_KEYS)} - {"default"}
+            for j in jobs}
     common = set.intersection(*sets.values()) if sets else set()
     return {c: ", ".join(sorted(s - common)) or "default" for c, s in sets.items()}
 
@@ -121,14 +133,124 @@ def _with_keys(frame: pd.DataFrame, keys: pd.DataFrame, seeds: dict[str, int | N
     return out
 
 
-def _read(paths: list[Path], name: str, firms: tuple[str, ...] | None = None) -> pd.DataFrame:
-    """One table of the sweeps' datasets (only complete jobs are there), optionally only some firms."""
+# top-level config keys that change no run's numbers: a run is its model (the rest) and its seed
+RUN_FREE = ("name", "seed", "replicates", "results_dir", "progress")
+
+
+def model_identity(job: Job) -> str:
+    """What a job's runs are a function of, besides the seed and replicate: its resolved,
+    validated config (config.yaml, so `3e3` and `3000` are the same) without the keys that change
+    no number (RUN_FREE, the design's chunk, the config groups' names). Raises OSError or
+    ValueError when config.yaml cannot be read."""
+    import hashlib
+
+    import yaml
+
+    try:
+        cfg = yaml.safe_load((job.path / "config.yaml").read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ValueError(f"config.yaml is not YAML ({type(exc).__name__})") from None
+    if not isinstance(cfg, dict):
+        raise ValueError("config.yaml holds no config")
+    model = {k: v for k, v in cfg.items() if k not in RUN_FREE}
+    for key, group in model.items():
+        if isinstance(group, dict):
+            model[key] = {k: v for k, v in group.items() if k != "name" and not (key == "design" and k == "chunk")}
+    return hashlib.sha256(json.dumps(model, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _canonical(jobs: list[Job], models: dict[Path, str]) -> tuple[dict[Path, str], dict[str, Job]]:
+    """Runs are identified by model and seed: every job gets the id of the first job (in path
+    order) with its model and seed, so copies of a sweep, or two sweeps that ran the same model
+    under other names (`progress=on`, `3e3`), give each run once. Returns job folder -> id, and
+    id -> a job standing for it (the first job of its model: its overrides name the condition)."""
+    first_of_model: dict[str, Job] = {}
+    ids: dict[tuple[str, int | None], str] = {}
+    of_path: dict[Path, str] = {}
+    standing: dict[str, Job] = {}
+    for job in jobs:
+        model = models[job.path]
+        first_of_model.setdefault(model, job)
+        if (model, job.seed) not in ids:
+            name, n = job.key, 1
+            while name in standing:  # another model's job has the same overrides (another config folder)
+                n += 1
+                name = f"{job.key}~{n}"
+            ids[model, job.seed] = name
+            standing[name] = replace(first_of_model[model], key=name, seed=job.seed)
+        of_path[job.path] = ids[model, job.seed]
+    return of_path, standing
+
+
+def _check_design(job: Job) -> None:
+    """A design job's design.csv must be a table with a `point` column (ValueError otherwise)."""
+    path = job.path / "design.csv"
+    if not path.exists():
+        return
+    try:
+        header = pd.read_csv(path, nrows=0).columns
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise ValueError(f"design.csv cannot be read ({type(exc).__name__})") from None
+    if "point" not in header:
+        raise ValueError("design.csv has no column 'point'")
+
+
+def _partition(job: Job, name: str) -> Path:
+    """The file of a job's table `name` in its sweep's dataset, or, where the job is not there
+    (a job folder reported on alone: nothing is written above it), the job's own file."""
+    part = job.path.parent / store.DATASET / name / store.partition_name(job.key) / "part-0.parquet"
+    return part if part.is_file() else job.path / f"{name}.parquet"
+
+
+def _unreadable_parquet(jobs: list[Job]) -> dict[Path, str]:
+    """The jobs (folder -> why) whose dataset files cannot be read as Parquet (truncated, empty,
+    not Parquet), each naming its first such file."""
+    import pyarrow.parquet as pq
+
+    bad = {}
+    for job in jobs:
+        for name in store.TABLES:
+            path = _partition(job, name)
+            try:
+                pq.read_metadata(path)
+            except (OSError, ValueError):
+                bad[job.path] = f"{path.relative_to(job.path.parent)}: not a readable Parquet file"
+                break
+    return bad
+
+
+def _read(jobs: list[Job], ids: dict[Path, str], name: str,
+          firms: tuple[str, ...] | None = None) -> tuple[pd.DataFrame, int]:
+    """One table of the jobs' sweep datasets, optionally only some firms, with each job's rows
+    under its run id (`_canonical`); a run found in more than one sweep is kept from the first.
+    Returns the table and how many runs were dropped as duplicates."""
     import pyarrow.dataset as ds
 
-    parts = [ds.dataset(path / name, format="parquet", partitioning="hive") for path in paths]
-    data = parts[0] if len(parts) == 1 else ds.dataset(parts)
+    by_sweep: dict[Path, dict[str, str]] = {}
+    files: dict[Path, list[str]] = {}
+    for job in jobs:
+        file = _partition(job, name)
+        # a dataset's partitions are read together (the job in their path); a job's own file alone
+        where = job.path.parent / store.DATASET if file.parent.name.startswith("job=") else job.path
+        by_sweep.setdefault(where, {})[job.key] = ids[job.path]
+        files.setdefault(where, []).append(str(file))
     flt = ds.field("firm").isin(list(firms)) if firms else None
-    return data.to_table(filter=flt).to_pandas()
+    frames = []
+    for source, (path, keys) in enumerate(sorted(by_sweep.items())):
+        if path.name == store.DATASET:
+            data = ds.dataset(files[path], format="parquet", partitioning="hive", partition_base_dir=str(path / name))
+            frame = data.to_table(filter=flt).to_pandas()
+        else:
+            frame = ds.dataset(files[path], format="parquet").to_table(filter=flt).to_pandas()
+            frame.insert(0, "job", next(iter(keys)))
+        frame["job"] = frame.job.astype(str).map(keys)
+        frames.append(frame.assign(source=source))
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    run = ["job", *(["point"] if "point" in frame.columns else []), "replicate"]
+    first = frame.groupby(run, sort=False).source.transform("min")
+    copies = frame.source != first
+    dropped = len(frame.loc[copies, [*run, "source"]].drop_duplicates()) if copies.any() else 0
+    return frame[~copies.to_numpy()].drop(columns="source").reset_index(drop=True), dropped
 
 
 def _label_runs(frame: pd.DataFrame, label: dict[str, str]) -> pd.DataFrame:
@@ -174,16 +296,54 @@ def load_sweep(root: Path | str, firms: tuple[str, ...] | None = None) -> Sweep:
     complete = [j for j in jobs if j.complete]
     if not complete:
         raise ReportError(f"{root} holds {len(jobs)} job(s), none complete: " + ", ".join(j.key for j in jobs))
-    names = _labels_for(complete)
-    label = {j.key: names[j.condition] for j in complete}
-    keys = _swept_keys(complete)
-    seeds = {j.key: j.seed for j in complete}
-    try:
-        paths = dataset_paths(complete)
+    models: dict[Path, str] = {}
+    unreadable: list[tuple[Job, str]] = []
+    for job in complete:
+        try:
+            models[job.path] = model_identity(job)
+            _check_design(job)
+        except (OSError, ValueError) as exc:
+            unreadable.append((job, str(exc) if isinstance(exc, ValueError) else f"config.yaml: {exc.strerror}"))
+    complete = [j for j in complete if j.path in models]
+    if not complete:
+        raise ReportError(f"{root} holds no complete job whose files can be read: "
+                          + "; ".join(f"{j.key}: {why}" for j, why in unreadable))
+    for job in complete:  # a table neither in the job folder nor in the dataset: the job cannot be read
+        missing = [n for n in store.TABLES if not (_partition(job, n).is_file() or (job.path / f"{n}.parquet").is_file())]
+        if missing:
+            unreadable.append((job, f"{missing[0]}.parquet missing"))
+    complete = [j for j in complete if j.path not in {u.path for u, _ in unreadable}]
+    try:  # publish jobs missing from their sweep's dataset, but only into datasets inside `root`
+        top = root.resolve()
+        dataset_paths([j for j in complete if j.path.parent.resolve().is_relative_to(top)])
     except store.LinkRefused as exc:
         raise ReportError(str(exc)) from None
-    tables = {name: _label_runs(_read(paths, name, None if name == "summary" else firms), label)
-              for name in ("timeseries", "segments", "summary")}
+    while True:
+        if not complete:
+            raise ReportError(f"{root} holds no complete job whose files can be read: "
+                              + "; ".join(f"{j.key}: {why}" for j, why in unreadable))
+        ids, standing = _canonical(complete, models)
+        runs = list(standing.values())
+        first: dict[str, Job] = {}
+        for job in complete:
+            first.setdefault(models[job.path], job)  # the job standing for its model (as in _canonical)
+        names = _labels_for(list(first.values()))
+        label = {j.key: names[j.condition] for j in runs}
+        try:
+            tables, duplicates = {}, 0
+            for name in ("timeseries", "segments", "summary"):
+                frame, dropped = _read(complete, ids, name, None if name == "summary" else firms)
+                tables[name] = _label_runs(frame, label)
+                duplicates = dropped if name == "summary" else duplicates
+            break
+        except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError: a damaged Parquet file
+            bad = _unreadable_parquet(complete)
+            if not bad:
+                raise ReportError(f"the tables below {root} cannot be read: {exc}") from None
+            unreadable += [(j, bad[j.path]) for j in complete if j.path in bad]
+            complete = [j for j in complete if j.path not in bad]
+    keys = _swept_keys(runs)
+    seeds = {j.key: j.seed for j in runs}
     taken = set().union(*(t.columns for t in tables.values()))
     names = {k: k if k not in taken else f"config.{k}" for k in keys.columns}
     tables = {name: _with_keys(table, keys, seeds, names) for name, table in tables.items()}
@@ -199,7 +359,7 @@ def load_sweep(root: Path | str, firms: tuple[str, ...] | None = None) -> Sweep:
                 table[factor] = table.point.map(factors[factor]).to_numpy()
         names_swept += new
     return Sweep(root, jobs, tables["timeseries"], tables["segments"], tables["summary"], design,
-                 tuple(names_swept))
+                 tuple(names_swept), tuple(unreadable), duplicates)
 
 
 def _natural(label: str) -> tuple:
@@ -361,15 +521,82 @@ def _bands(ts: pd.DataFrame, column: str) -> pd.DataFrame:
     return out
 
 
-def _plot_bands(ax, ts: pd.DataFrame, column: str, palette: dict, lab: dict) -> pd.DataFrame:
-    """Mean and 95 % band of `column` over time, one line per condition; returns the bands."""
+def _plot_bands(ax, ts: pd.DataFrame, column: str, layout: Layout, lab: dict) -> pd.DataFrame:
+    """Mean and 95 % band of `column` over time, one line per condition (coloured and named by
+    its series in `layout`); returns the bands."""
     band = _bands(ts, column)
     for cond, g in band.groupby("condition", observed=True):
-        ax.plot(g.tick, g["mean"], color=palette[cond], label=cond, lw=1.4)
-        ax.fill_between(g.tick, g.low, g.high, color=palette[cond], alpha=0.2, lw=0)
+        colour = layout.colour[cond]
+        ax.plot(g.tick, g["mean"], color=colour, label=layout.series[cond], lw=1.4)
+        ax.fill_between(g.tick, g.low, g.high, color=colour, alpha=0.2, lw=0)
     ax.set_title(lab[column])
     ax.set_xlabel(lab["tick"])
     return band
+
+
+FACET_KEYS = ("market", "competitors")  # the figures' panels: the situation; the rest (the strategy) is the colour
+MAX_FACETS = 9
+
+
+@dataclass
+class Layout:
+    """How the figures show the conditions: a panel (facet) per situation (the swept values of
+    `market` and `competitors`), within it a colour per series (the other swept keys, the
+    strategy above all), named in words."""
+
+    facets: list[str]  # panel titles in order; [""] when the figures have one panel per metric
+    facet: dict[str, str]  # condition -> its panel's title
+    series: dict[str, str]  # condition -> its legend entry
+    colour: dict[str, Any]  # condition -> its series' colour (the same series, the same colour, in every panel)
+    title: str  # the legend's title: the keys that make a series
+
+
+def _words(key: str, value: Any) -> str:
+    return f"{key} = {value:g}" if isinstance(value, float) else f"{key} = {value}"
+
+
+def layout(sweep: Sweep, colours) -> Layout:
+    """The conditions' facets, series and colours; `colours(n)` gives n colours."""
+    keys = condition_keys(sweep).set_index("condition").reindex(sweep.conditions)
+    facet_keys = [k for k in FACET_KEYS if k in keys.columns]
+    others = [k for k in keys.columns if k not in facet_keys]
+    faceted = bool(facet_keys) and keys[facet_keys].drop_duplicates().shape[0] <= MAX_FACETS
+    if not faceted:
+        facet_keys, others = [], list(keys.columns)
+
+    def named(row: pd.Series, columns: list[str], fallback: str) -> str:
+        if len(columns) == 1 and columns[0] == "strategy":
+            return str(row["strategy"])  # the legend's title says it is the strategy
+        return ", ".join(_words(k, row[k]) for k in columns) or fallback
+
+    facet = {c: named(keys.loc[c], facet_keys, "") for c in sweep.conditions}
+    series = {c: named(keys.loc[c], others, c) if others else c for c in sweep.conditions}
+    if not others or not faceted:
+        series = {c: c for c in sweep.conditions}
+    names = list(dict.fromkeys(series[c] for c in sweep.conditions))
+    palette = dict(zip(names, colours(len(names))))
+    title = "strategy" if others == ["strategy"] and faceted else ""
+    return Layout(list(dict.fromkeys(facet.values())), facet, series, {c: palette[series[c]] for c in facet}, title)
+
+
+def _metric_grid(plt, sweep: Sweep, ts: pd.DataFrame, metrics: tuple[str, ...], lay: Layout, lab: dict):
+    """A panel per facet (row) and metric (column), each with a band per condition of the facet;
+    returns the figure and every band drawn (with its condition)."""
+    rows = len(lay.facets)
+    fig, axes = plt.subplots(rows, len(metrics), figsize=(3.3 * len(metrics) + 0.5, 2.6 * rows + 1.0),
+                             sharex=True, sharey="col", squeeze=False, layout="constrained")
+    bands = []
+    for r, title in enumerate(lay.facets):
+        part = ts[ts.condition.map(lay.facet).astype(str) == title] if title else ts
+        for c, column in enumerate(metrics):
+            ax = axes[r][c]
+            bands.append(_plot_bands(ax, part, column, lay, lab).assign(metric=column))
+            if title:
+                ax.set_title(f"{lab[column]}\n{title}", fontsize=8)
+            if r < rows - 1:
+                ax.set_xlabel("")
+    _legend_below(fig, axes, lay.title)
+    return fig, pd.concat(bands, ignore_index=True)
 
 
 MAX_CONDITIONS_PER_FIGURE = 60
@@ -400,10 +627,44 @@ def _design_figure(sweep: Sweep, summary: pd.DataFrame, out: Path, lab: dict, pl
     return [("design.png", lab["fig_design"].format(n=len(per_point)) + " " + "; ".join(sentences) + ".")]
 
 
-def _legend_below(fig, ax, n: int) -> None:
-    """The conditions' legend below the panels, outside the data (up to 12 conditions)."""
-    if n <= 12:
-        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=min(n, 3), fontsize=7)
+def _legend_below(fig, axes, title: str = "") -> None:
+    """One legend below the panels, outside the data: every series drawn in any panel, once
+    (up to 12)."""
+    entries: dict[str, Any] = {}
+    for ax in np.ravel(axes):
+        for handle, name in zip(*ax.get_legend_handles_labels()):
+            entries.setdefault(name, handle)
+    if 0 < len(entries) <= 12:
+        fig.legend(list(entries.values()), list(entries), loc="outside lower center", ncol=min(len(entries), 3),
+                   fontsize=7, title=title or None, title_fontsize=7)
+
+
+def _npv_figure(plt, table: pd.DataFrame, lay: Layout, lab: dict):
+    """NPV (mean and 95 % interval) per condition: a panel per facet, the series on the y axis in
+    their colours, one money axis for all panels."""
+    panels = len(lay.facets)
+    columns = min(panels, 3)
+    rows = -(-panels // columns)
+    per_panel = max(table.condition.map(lay.facet).value_counts().max(), 1)
+    fig, axes = plt.subplots(rows, columns, figsize=(8 if panels == 1 else 3.6 * columns + 1.0,
+                                                     (0.45 * per_panel + 1.2) * rows + 0.6),
+                             sharex=True, squeeze=False, layout="constrained")
+    for ax, title in zip(axes.flat, lay.facets):
+        part = table[table.condition.map(lay.facet).astype(str) == title].reset_index(drop=True)
+        y = np.arange(len(part))
+        for i, row in part.iterrows():
+            ax.errorbar(row.npv, i, xerr=[[row.npv - row.npv_ci_low], [row.npv_ci_high - row.npv]], fmt="o",
+                        color=lay.colour[row.condition] if panels > 1 else "black", ecolor="gray", capsize=3)
+        ax.set_yticks(y, [lay.series[c] for c in part.condition])
+        ax.set_ylim(len(part) - 0.5, -0.5)  # the first series on top, no empty margin
+        ax.set_title(title, fontsize=8)
+        ax.set_xlabel(lab["npv_axis"] if panels == 1 else "")
+    for ax in list(axes.flat)[panels:]:
+        ax.set_visible(False)
+    fig.suptitle(lab["npv_title"], fontsize=10)
+    if panels > 1:
+        fig.supxlabel(lab["npv_axis"], fontsize=9)  # one money axis, named once
+    return fig
 
 
 def _figures(sweep: Sweep, out: Path, lab: dict, firm: str = "focal", lang: str = "en") -> list[tuple[str, str]]:
@@ -415,15 +676,18 @@ def _figures(sweep: Sweep, out: Path, lab: dict, firm: str = "focal", lang: str 
     import seaborn as sns
 
     sns.set_theme(style="whitegrid", context="paper")
-    palette = dict(zip(sweep.conditions, sns.color_palette("colorblind", len(sweep.conditions))))
+    lay = layout(sweep, lambda n: sns.color_palette("colorblind", n))
     ts = sweep.timeseries[sweep.timeseries.firm == firm]
     summary = sweep.summary[sweep.summary.firm == firm]
     written = []
 
-    fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True, layout="constrained")
-    for ax, column in zip(axes.flat, ("share", "revenue", "churn_rate", "profit")):
-        _plot_bands(ax, ts, column, palette, lab)
-    _legend_below(fig, axes.flat[0], len(sweep.conditions))
+    if lay.facets == [""]:
+        fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True, layout="constrained")
+        for ax, column in zip(axes.flat, ("share", "revenue", "churn_rate", "profit")):
+            _plot_bands(ax, ts, column, lay, lab)
+        _legend_below(fig, axes)
+    else:
+        fig, _ = _metric_grid(plt, sweep, ts, ("share", "revenue", "churn_rate", "profit"), lay, lab)
     fig.savefig(out / "timeseries.png", dpi=110)
     plt.close(fig)
     final = ts[ts.tick == ts.tick.max()].groupby("condition", observed=True).share.mean()
@@ -438,14 +702,7 @@ def _figures(sweep: Sweep, out: Path, lab: dict, firm: str = "focal", lang: str 
         written.extend(_design_figure(sweep, summary, out, lab, plt, sns))
     if len(table) > MAX_CONDITIONS_PER_FIGURE:
         return written  # more conditions than a figure can show: the tables (summary.csv) hold them
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(table) + 1.5))
-    y = np.arange(len(table))
-    ax.errorbar(table.npv, y, xerr=[table.npv - table.npv_ci_low, table.npv_ci_high - table.npv],
-                fmt="o", color="black", ecolor="gray", capsize=3)
-    ax.set_yticks(y, table.condition)
-    ax.set_xlabel(lab["npv_axis"])
-    ax.set_title(lab["npv_title"], fontsize=10)
-    fig.tight_layout()
+    fig = _npv_figure(plt, table, lay, lab)
     fig.savefig(out / "npv.png", dpi=110)
     plt.close(fig)
     best, worst = table.npv.idxmax(), table.npv.idxmin()
@@ -515,12 +772,14 @@ def _figures(sweep: Sweep, out: Path, lab: dict, firm: str = "focal", lang: str 
         written.append(("npv_heatmap.png", lab["fig_heatmap"].format(x=x) + " " + "; ".join(best_cells) + "."))
 
     if ts.capacity.notna().any():
-        fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharex=True, layout="constrained")
-        peaks = {}
-        for ax, column in zip(axes, ("utilisation", "backlog_units")):
-            band = _plot_bands(ax, ts, column, palette, lab)
-            peaks[column] = band.loc[band["mean"].idxmax()]
-        _legend_below(fig, axes[0], len(sweep.conditions))
+        if lay.facets == [""]:
+            fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharex=True, layout="constrained")
+            bands = pd.concat([_plot_bands(ax, ts, column, lay, lab).assign(metric=column)
+                               for ax, column in zip(axes, ("utilisation", "backlog_units"))], ignore_index=True)
+            _legend_below(fig, axes)
+        else:
+            fig, bands = _metric_grid(plt, sweep, ts, ("utilisation", "backlog_units"), lay, lab)
+        peaks = {column: part.loc[part["mean"].idxmax()] for column, part in bands.groupby("metric")}
         fig.savefig(out / "capacity.png", dpi=110)
         plt.close(fig)
         u = peaks["utilisation"]
@@ -536,7 +795,7 @@ def _sensitivity_section(sweep: Sweep, out: Path, lab: dict, figures: list[tuple
 
     from marktsim.analysis import sensitivity as sa
 
-    complete = [j for j in sweep.jobs if j.complete]
+    complete = sweep.complete
     configs = [OmegaConf.load(j.path / "config.yaml") for j in complete]
     first = configs[0]
     if not isinstance(first, DictConfig) or not (first.get("sensitivity") and first.sensitivity.method):
@@ -599,10 +858,52 @@ def write_report(root: Path | str, out: Path | str | None = None, lang: str = "e
             store.refuse_links(Path(root), "report")
         except store.LinkRefused as exc:
             raise ReportError(str(exc)) from None
-    out = Path(out) if out is not None else Path(root) / "report"
-    if out.exists() and not out.is_dir():
-        raise ReportError(f"--out {out} is a file; allowed: a folder (new or a report's)")
-    out.mkdir(parents=True, exist_ok=True)
+    final = Path(out) if out is not None else Path(root) / "report"
+    work = _report_folder(final)
+    try:
+        report = _write_into(work, sweep, root, lab, lang, reference)
+        _swap_into_place(work, final)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return final / report.name
+
+
+def _report_folder(final: Path) -> Path:
+    """A new hidden folder beside `final` to write the report into (then renamed into place),
+    after checking that `final` may be (re)written: new, empty, or an earlier report."""
+    if final.exists() and not final.is_dir():
+        raise ReportError(f"--out {final} is a file; allowed: a folder (new or a report's)")
+    if final.is_dir() and any(final.iterdir()) and not (final / "report.md").is_file():
+        raise ReportError(f"--out {final} holds other files; allowed: a new folder or a report's (with report.md)")
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent))
+    except OSError as exc:
+        raise ReportError(f"--out {final} cannot be written ({exc.strerror}); allowed: a folder you can write") from None
+
+
+def _swap_into_place(work: Path, final: Path) -> None:
+    """Put the finished report folder `work` at `final`, replacing an earlier report there: a
+    reader finds the old report or the new one, never a half-written one."""
+    os.chmod(work, 0o777 & ~_umask())  # mkdtemp makes it private; a report folder is an ordinary one
+    if not final.exists():
+        os.rename(work, final)
+        return
+    old = final.with_name(f".{final.name}.{os.getpid()}.old")
+    os.rename(final, old)
+    os.rename(work, final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _write_into(out: Path, sweep: Sweep, root: Path | str, lab: dict, lang: str, reference: str) -> Path:
+    """Write the report's tables, figures and report.md into the folder `out`."""
     table = summary_by_condition(sweep)
     table.to_csv(out / "summary.csv", index=False)
     horizons = horizon_table(sweep)
@@ -622,7 +923,7 @@ def write_report(root: Path | str, out: Path | str | None = None, lang: str = "e
             fmt_ci(r[metric], r[f"{metric}_ci_low"], r[f"{metric}_ci_high"], lang=lang) for _, r in focal.iterrows()
         ]
     shown[lab["runs"]] = focal.n.to_numpy()
-    complete = [j for j in sweep.jobs if j.complete]
+    complete = sweep.complete
     lines = [
         f"# {lab['title']}",
         "",
@@ -631,8 +932,12 @@ def write_report(root: Path | str, out: Path | str | None = None, lang: str = "e
         f"{lab['jobs']}: {len(complete)} {lab['complete']}; {len(sweep.skipped)} {lab['incomplete']}: "
         + (", ".join(f"`{j.key}`" for j in sweep.skipped) or lab["none_incomplete"])
         + f"; {len(sweep.failed)} {lab['failed']}: "
-        + (", ".join(f"`{j.key}` ({j.error})" for j in sweep.failed) or lab["none_incomplete"]),
+        + (", ".join(f"`{j.key}` ({j.error})" for j in sweep.failed) or lab["none_incomplete"])
+        + (f"; {len(sweep.unreadable)} {lab['unreadable']}: " + ", ".join(f"`{j.key}` ({why})"
+                                                                          for j, why in sweep.unreadable)
+           if sweep.unreadable else ""),
         "",
+        *([lab["duplicates"].format(n=sweep.duplicate_runs), ""] if sweep.duplicate_runs else []),
         lab["intervals"],
         "",
     ]
@@ -678,7 +983,9 @@ def write_report(root: Path | str, out: Path | str | None = None, lang: str = "e
     report = out / "report.md"
     report.write_text("\n".join(lines), encoding="utf-8")
     skipped = {"incomplete": [str(j.path) for j in sweep.skipped],
-               "failed": [{"path": str(j.path), "error": j.error} for j in sweep.failed]}
+               "failed": [{"path": str(j.path), "error": j.error} for j in sweep.failed],
+               "unreadable": [{"path": str(j.path), "error": why} for j, why in sweep.unreadable],
+               "duplicate_runs": sweep.duplicate_runs}
     (out / "skipped.json").write_text(json.dumps(skipped, indent=2) + "\n")
     return report
 
@@ -702,6 +1009,10 @@ def main(argv: list[str] | None = None) -> None:
         print(f"marktsim-report: skipped incomplete job {path}", file=sys.stderr)
     for job in skipped["failed"]:
         print(f"marktsim-report: skipped failed job {job['path']}: {job['error']}", file=sys.stderr)
+    for job in skipped["unreadable"]:
+        print(f"marktsim-report: skipped unreadable job {job['path']}: {job['error']}", file=sys.stderr)
+    if skipped["duplicate_runs"]:
+        print(f"marktsim-report: {skipped['duplicate_runs']} runs found more than once, counted once", file=sys.stderr)
     print(f"marktsim-report: {report}")
 
 

@@ -20,6 +20,7 @@ import sys
 from marktsim.calibration.data import DataError
 from marktsim.calibration.run import CalibrationError, Search, calibrate
 from marktsim.config import ConfigError, engine_setting
+from marktsim.extras import require
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -43,6 +44,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_intermixed_args(argv)  # overrides may come before, between and after the options
     progress = args.progress == "on" or (args.progress == "auto" and sys.stderr.isatty())
     try:
+        require("optimize", "marktsim-calibrate")
         engine_setting()
         search = Search(trials=args.trials, refine=args.refine, replicates=args.replicates, bands=args.bands,
                         seed=args.seed)

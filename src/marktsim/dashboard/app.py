@@ -36,12 +36,13 @@ MAX_FIRMS_SHOWN = 4  # the dashboard's rival sets have 3 rivals
 PNG: dict[str, Any] = {"dpi": 72, "pil_kwargs": {"compress_level": 1}}
 
 
-def model_params(lang: str, scenario: str = "custom") -> dict:
-    """SolaraViz controls with labels in `lang`, starting at the values of `scenario` (choices
-    are shown translated and mapped back to the config's option names by the model)."""
+def model_params(lang: str, scenario: str = "custom", values: dict | None = None) -> dict:
+    """SolaraViz controls with labels in `lang`, starting at the values of `scenario`, or at
+    `values` (a running market's controls) where given (choices are shown translated and mapped
+    back to the config's option names by the model)."""
     t = texts(lang)
     c = t["choices"]
-    start = scenario_controls(scenario)
+    start = {**scenario_controls(scenario), **(values or {})}
 
     def select(key, values):
         return {"type": "Select", "value": c[start[key]], "values": [c[v] for v in values], "label": t[key]}
@@ -78,15 +79,17 @@ def model_params(lang: str, scenario: str = "custom") -> dict:
 
 
 @functools.cache
-def model_class(lang: str, scenario: str = "custom") -> type:
+def model_class(lang: str, scenario: str = "custom", values: tuple = ()) -> type:
     """``DashboardModel`` whose defaults are the controls' starting values in `lang` for
-    `scenario`, the language and the scenario included. Mesa's Reset builds a new model from
-    the parameters the controls have changed, and after a language or scenario switch (which
-    remounts the controls) that is none: every parameter Reset does not pass then takes the
-    value the page shows; the language and the scenario are always the page's (Mesa can keep
-    the parameters of the page before the switch: without this, Reset in German built an
-    English model, and the German charts found no series)."""
-    defaults = {k: (v["value"] if isinstance(v, dict) else v) for k, v in model_params(lang, scenario).items()}
+    `scenario` (or `values`, a running market's controls as sorted pairs), the language and the
+    scenario included. Mesa's Reset builds a new model from the parameters the controls have
+    changed, and after a language or scenario switch (which remounts the controls) that is none:
+    every parameter Reset does not pass then takes the value the page shows; the language and
+    the scenario are always the page's (Mesa can keep the parameters of the page before the
+    switch: without this, Reset in German built an English model, and the German charts found
+    no series)."""
+    defaults = {k: (v["value"] if isinstance(v, dict) else v)
+                for k, v in model_params(lang, scenario, dict(values)).items()}
     signature = inspect.signature(DashboardModel.__init__)
     accepted = set(signature.parameters) - {"self"}
 
@@ -100,6 +103,17 @@ def model_class(lang: str, scenario: str = "custom") -> type:
         p.replace(default=defaults[name]) if name in defaults else p for name, p in signature.parameters.items()])
     return type(f"DashboardModel_{lang}_{scenario}", (DashboardModel,),
                 {"__init__": __init__, "__doc__": DashboardModel.__doc__})
+
+
+def relabel(model: DashboardModel, lang: str) -> None:
+    """Switch a running market to `lang` and keep it: the same customers, month and history,
+    charts and texts drawn anew in `lang`, and Reset (which builds ``model.__class__``) starting
+    a market in `lang` at the values in force."""
+    if model.lang == lang:
+        return
+    model.set_language(lang)
+    model.__dict__.pop("_dashboard_figures", None)  # titles and legends are drawn in the new language
+    model.__class__ = model_class(lang, model.scenario_key, tuple(sorted(model.controls.items())))
 
 
 def _figures(model: DashboardModel) -> dict:
@@ -269,10 +283,13 @@ mesa_captions.install(lambda: language.value, lambda: f"{language.value}-{scenar
 @solara.component
 def Page():
     """The dashboard page: a language switch and the scenario above Mesa's SolaraViz. A new
-    language or scenario remounts SolaraViz: its controls start at the scenario's values and
-    the market starts anew."""
+    scenario starts a new market, its controls at the scenario's values; a new language keeps
+    the running market (month, history, the values in force) and shows it and its controls in
+    that language. Mesa's Reset replaces the market in `market`, which the page owns."""
     lang, chosen = language.value, scenario.value
-    model = solara.use_memo(lambda: model_class(lang, chosen)(), dependencies=[lang, chosen])
+    fresh = solara.use_memo(lambda: model_class(lang, chosen)(), dependencies=[chosen])
+    market = solara.use_reactive(fresh)  # follows a new scenario; SolaraViz's Reset sets it
+    relabel(market.value, lang)
     titles = {SCENARIOS[k][lang][0]: k for k in SCENARIOS}
     with solara.Column():
         with solara.Row():
@@ -280,7 +297,7 @@ def Page():
             solara.Select(label=texts(lang)["scenario"], value=SCENARIOS[chosen][lang][0], values=list(titles),
                           on_value=lambda title: scenario.set(titles[title]))
         solara.Markdown(f"*{texts(lang)['scenario_note']}*")
-        SolaraViz(model, components=components(), model_params=model_params(lang, chosen),
+        SolaraViz(market, components=components(), model_params=model_params(lang, chosen, market.value.controls),
                   name=texts(lang)["title"], play_interval=150).key(f"viz-{lang}-{chosen}")
 
 

@@ -6,6 +6,8 @@ import argparse
 import os
 import sys
 
+from marktsim.extras import MissingExtra, require
+
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="marktsim-dashboard", description=__doc__)
@@ -15,6 +17,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not 0 < args.port < 65536:
         parser.error(f"--port {args.port}: allowed: 1 to 65535")
+    try:
+        require("dashboard", "marktsim-dashboard")
+    except MissingExtra as exc:
+        print(f"marktsim-dashboard: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     os.environ["MARKTSIM_LANG"] = args.lang
     command = [sys.executable, "-m", "solara", "run", "marktsim.dashboard.app", "--host", args.host,
                "--port", str(args.port), "--production", "--no-open",

@@ -89,12 +89,23 @@ class DashboardModel(MarketModel):
         super().__init__(cfg)
         self.lang = lang
         self.scenario_key = preset
+        self.controls = controls  # the values in force (config options, not translated)
         reporters = {}
         for metric in CHARTS:
             for j, firm in enumerate(self.firm_names):
                 reporters[series_name(lang, metric, firm)] = (lambda m, k=M[metric], j=j: m.latest(k, j))
         self.datacollector = DataCollector(model_reporters=reporters)
         self.datacollector.collect(self)
+
+    def set_language(self, lang: str) -> None:
+        """Show the running market in `lang`: its chart series are renamed, their history kept."""
+        texts(lang)  # an unknown language is refused before anything changes
+        renamed = {series_name(self.lang, metric, firm): series_name(lang, metric, firm)
+                   for metric in CHARTS for firm in self.firm_names}
+        collector = self.datacollector
+        collector.model_reporters = {renamed.get(k, k): v for k, v in collector.model_reporters.items()}
+        collector.model_vars = {renamed.get(k, k): v for k, v in collector.model_vars.items()}
+        self.lang = lang
 
     def latest(self, metric: int, firm: int) -> float:
         """Last tick's figure of one firm (before the first tick: the initial share, else 0)."""

@@ -16,6 +16,7 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import hydra
@@ -36,7 +37,10 @@ from marktsim.config import (
     register_schema,
     validate,
 )
-from marktsim.experiments import store
+from marktsim.experiments import compose_cache, store
+from marktsim.extras import require_launcher
+
+compose_cache.install()  # a sweep's job configs composed once per shape (compose_cache.py)
 
 
 class JobFailed(Exception):
@@ -103,6 +107,35 @@ def _remove_empty_job(folder: Path, root: Path) -> None:
         except OSError:
             break
         parent = parent.parent
+
+
+SWEEP_PID = "MARKTSIM_SWEEP_PID"
+
+
+def _sweep_watch(hc) -> Callable[[], None] | None:
+    """For a job in one of joblib's worker processes: a check, made every tick and just before
+    the job writes, that the sweep's process (the worker's parent, which holds the sweep
+    folder's lock; its id is in the environment the workers inherit) still runs. A worker whose
+    parent was killed (SIGKILL leaves joblib's workers running for minutes, and they go on to
+    jobs already handed to them) has been adopted by another process: it stops at once, exit
+    code 3, writing nothing, so it cannot race a rerun of the sweep. None for other launchers
+    (a single run, the sequential launcher, Ray or SLURM, whose jobs are not children)."""
+    if "JoblibLauncher" not in str(hc.launcher.get("_target_", "")):
+        return None
+    parent = int(os.environ.get(SWEEP_PID, os.getppid()))
+
+    def check() -> None:
+        if os.getppid() != parent:
+            os._exit(3)
+
+    return check
+
+
+def _one_process(hc) -> bool:
+    """Whether this job's bar is the only one on the terminal: a single run, or a sweep whose
+    jobs run one after another in this process (Hydra's basic launcher). Jobs of a parallel
+    launcher (joblib, Ray, SLURM) share the terminal: a bar each would overwrite the others'."""
+    return hc.mode.name != "MULTIRUN" or "BasicLauncher" in str(hc.launcher.get("_target_", ""))
 
 
 def _progress_enabled(setting: str) -> bool:
@@ -185,28 +218,35 @@ def _design_points(cfg: DictConfig, valid: DictConfig, check_only: bool = False)
 def _simulate_job(valid: DictConfig, hc, folder: Path, key: str, overrides: list[str],
                   points: list[tuple[int, DictConfig, dict]] | None = None) -> Path:
     """Run the replicates of one validated job (each point of its design chunk, if any) and write its folder."""
-    from marktsim.simulation import run_replicate
-
-    from marktsim.results import Results
-
     from marktsim.model import prepare_engine
+    from marktsim.results import Results
+    from marktsim.simulation import run_replicate
 
     reps = int(valid.replicates)
     runs = [(None, valid)] if points is None else [(point, point_cfg) for point, point_cfg, _ in points]
     prepare_engine(valid, reps * len(runs))  # numba is loaded once, if the job is long enough to repay it
     started = time.time()
     bar = None
-    if _progress_enabled(valid.progress):
+    show = _progress_enabled(valid.progress)
+    label = f"job {hc.job.num}" if hc.mode.name == "MULTIRUN" else "run"
+    if show and _one_process(hc):
         from tqdm import tqdm
 
-        label = f"job {hc.job.num}" if hc.mode.name == "MULTIRUN" else "run"
         total = sum(reps * int(c.horizon) for _, c in runs)
-        bar = tqdm(total=total, desc=f"{label} {key}"[:60], unit="tick", leave=False)
+        bar = tqdm(total=total, desc=label, unit="tick", leave=False)
+    watch = _sweep_watch(hc)
+
+    def on_tick() -> None:
+        if watch is not None:
+            watch()
+        if bar is not None:
+            bar.update()
+
     parts = []
     try:
         for point, run_cfg in runs:
             for r in range(reps):
-                part = run_replicate(run_cfg, r, bar.update if bar else None)
+                part = run_replicate(run_cfg, r, on_tick if watch is not None or bar is not None else None)
                 if point is not None:  # design points: a `point` column after `replicate`
                     for name in ("timeseries", "segments", "summary"):
                         getattr(part, name).insert(1, "point", point)
@@ -231,9 +271,13 @@ def _simulate_job(valid: DictConfig, hc, folder: Path, key: str, overrides: list
         "git_commit": store.git_commit(Path(__file__).resolve().parent),
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+    if watch is not None:
+        watch()  # the last moment a worker whose sweep has ended can stop before writing
     store.write_job(folder, results, OmegaConf.to_yaml(valid), meta)
     store.publish(folder, key)
     store.record_index(folder.parent, {"key": key, "status": "complete", "wall_time_s": meta["wall_time_s"]})
+    if show and hc.mode.name == "MULTIRUN":  # one whole line per job, with its whole key: lines never overwrite
+        print(f"marktsim: {label} complete in {meta['wall_time_s']:.1f} s: {key}", file=sys.stderr, flush=True)
     return folder
 
 
@@ -348,6 +392,7 @@ def precheck(args: list[str]) -> str | None:
     error, or None when everything is valid or the arguments hold Hydra flags other than
     ``-m`` and ``--config-dir`` (``--help``, ``--cfg``, ... are left to Hydra).
     """
+    require_launcher(args)
     plain_args = _plain_args(args)
     if plain_args is None:
         return None
@@ -451,6 +496,7 @@ def main() -> None:
     except store.FolderTaken as exc:
         print(f"marktsim: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    os.environ[SWEEP_PID] = str(os.getpid())  # joblib's workers, started by Hydra below, inherit it
     try:
         _app()
     except KeyboardInterrupt:

@@ -18,6 +18,7 @@ import pandas as pd
 from omegaconf import DictConfig
 
 from marktsim.config import SCHEMA, ConfigError, parse_factor
+from marktsim.extras import require
 
 DUMMY = "dummy"
 
@@ -41,6 +42,7 @@ def problem(sens: DictConfig) -> dict:
 
 def unit_sample(sens: DictConfig) -> np.ndarray:
     """The raw SALib sample (rows = points, columns = problem names), reproducible from its seed."""
+    require("optimize", f"a {sens.method} sensitivity design (SALib)")
     prob = problem(sens)
     if sens.method == "morris":
         from SALib.sample import morris

@@ -20,6 +20,7 @@ sweep of any size lazily, also while it is running::
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -59,8 +60,10 @@ def write_json(path: Path, data: Any) -> None:
     write_text(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
 
 
+@functools.cache
 def git_commit(cwd: Path | None = None) -> str | None:
-    """The current git commit, or None outside a checkout."""
+    """The current git commit, or None outside a checkout (asked once per process: every job of a
+    sweep runs the same code)."""
     try:
         out = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5, check=False

@@ -28,6 +28,7 @@ import pandas as pd
 from marktsim.analysis.stats import fmt_ci, markdown_table, mean_ci
 from marktsim.config import CONFIG_DIR, ConfigError, compose_config, engine_setting, plain, validate
 from marktsim.experiments import store
+from marktsim.extras import require
 from marktsim.optimize.answer import Answer, answer
 from marktsim.optimize.search import (
     Evaluator,
@@ -186,7 +187,7 @@ def _figure(landscape: pd.DataFrame, trials: pd.DataFrame, space: Space, best: d
         ax.set_ylabel("NPV")
     ax.legend(fontsize=7, loc="best")
     ax.set_title("Profit landscape of the focal firm (mean NPV over search replicates)"
-                 + ("; hatched: churn above the ceiling" if churn_max is not None else ""), fontsize=9)
+                 + ("\nhatched: churn above the ceiling" if churn_max is not None else ""), fontsize=9)
     fig.tight_layout()
     store.atomic_write(folder / "landscape.png", lambda p: fig.savefig(p, dpi=110, format="png"))
     plt.close(fig)
@@ -313,6 +314,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lang", choices=("en", "de"), default="en", help="language of the recommendation")
     args = parser.parse_intermixed_args(argv)  # overrides may come before, between and after the options
     try:
+        require("optimize", "marktsim-optimize")
         engine_setting()
         folder = run(args)
     except (ConfigError, StudyError) as exc:

@@ -34,7 +34,7 @@ SYMBOLS = {"firm.budget_share": "B", "strategy.retention_share": "ρ", "firm.cap
 
 
 def _sens(sweep) -> tuple[DictConfig, int]:
-    configs = [OmegaConf.load(j.path / "config.yaml") for j in sweep.jobs if j.complete]
+    configs = [OmegaConf.load(j.path / "config.yaml") for j in sweep.complete]
     sens = sa.sensitivity_config([c for c in configs if isinstance(c, DictConfig)])
     if sens is None:
         raise StudyError(f"{NAME}: {sweep.root} is not a sensitivity sweep")
