@@ -309,7 +309,7 @@ def load_sweep(root: Path | str, firms: tuple[str, ...] | None = None) -> Sweep:
         raise ReportError(f"{root} holds no complete job whose files can be read: "
                           + "; ".join(f"{j.key}: {why}" for j, why in unreadable))
     for job in complete:  # a table neither in the job folder nor in the dataset: the job cannot be read
-        missing = [n for n in store.TABLES if not (_partition(job, n).is_file() or (job.path / f"{n}.parquet").is_file())]
+        missing = [n for n in store.TABLES if not _partition(job, n).is_file()]
         if missing:
             unreadable.append((job, f"{missing[0]}.parquet missing"))
     complete = [j for j in complete if j.path not in {u.path for u, _ in unreadable}]
@@ -570,16 +570,15 @@ def layout(sweep: Sweep, colours) -> Layout:
         return ", ".join(_words(k, row[k]) for k in columns) or fallback
 
     facet = {c: named(keys.loc[c], facet_keys, "") for c in sweep.conditions}
-    series = {c: named(keys.loc[c], others, c) if others else c for c in sweep.conditions}
-    if not others or not faceted:
-        series = {c: c for c in sweep.conditions}
+    # within a panel a series is named by the keys left; without panels, by its condition
+    series = {c: named(keys.loc[c], others, c) if faceted and others else c for c in sweep.conditions}
     names = list(dict.fromkeys(series[c] for c in sweep.conditions))
     palette = dict(zip(names, colours(len(names))))
     title = "strategy" if others == ["strategy"] and faceted else ""
     return Layout(list(dict.fromkeys(facet.values())), facet, series, {c: palette[series[c]] for c in facet}, title)
 
 
-def _metric_grid(plt, sweep: Sweep, ts: pd.DataFrame, metrics: tuple[str, ...], lay: Layout, lab: dict):
+def _metric_grid(plt, ts: pd.DataFrame, metrics: tuple[str, ...], lay: Layout, lab: dict):
     """A panel per facet (row) and metric (column), each with a band per condition of the facet;
     returns the figure and every band drawn (with its condition)."""
     rows = len(lay.facets)
@@ -687,7 +686,7 @@ def _figures(sweep: Sweep, out: Path, lab: dict, firm: str = "focal", lang: str 
             _plot_bands(ax, ts, column, lay, lab)
         _legend_below(fig, axes)
     else:
-        fig, _ = _metric_grid(plt, sweep, ts, ("share", "revenue", "churn_rate", "profit"), lay, lab)
+        fig, _ = _metric_grid(plt, ts, ("share", "revenue", "churn_rate", "profit"), lay, lab)
     fig.savefig(out / "timeseries.png", dpi=110)
     plt.close(fig)
     final = ts[ts.tick == ts.tick.max()].groupby("condition", observed=True).share.mean()
@@ -778,7 +777,7 @@ def _figures(sweep: Sweep, out: Path, lab: dict, firm: str = "focal", lang: str 
                                for ax, column in zip(axes, ("utilisation", "backlog_units"))], ignore_index=True)
             _legend_below(fig, axes)
         else:
-            fig, bands = _metric_grid(plt, sweep, ts, ("utilisation", "backlog_units"), lay, lab)
+            fig, bands = _metric_grid(plt, ts, ("utilisation", "backlog_units"), lay, lab)
         peaks = {column: part.loc[part["mean"].idxmax()] for column, part in bands.groupby("metric")}
         fig.savefig(out / "capacity.png", dpi=110)
         plt.close(fig)
