@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import argparse
 import html
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -47,21 +45,6 @@ def render(source: Path, lang: str) -> str:
             f"<style>{CSS}</style></head>\n<body class=\"{kind}\">\n{body}</body></html>\n")
 
 
-def write(page: Path, text: str) -> None:
-    """Write `page` whole or not at all: a temporary file in the same folder, renamed into place."""
-    fd, tmp = tempfile.mkstemp(dir=page.parent, prefix=f".{page.name}.", suffix=".tmp")
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o666 & ~umask)  # as an ordinary new file (mkstemp makes it private)
-        os.replace(tmp, page)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Write the lesson's printable pages (HTML for A4).")
     parser.add_argument("--out", required=True, help="folder to write into (created if missing)")
@@ -72,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         from markdown_it import MarkdownIt  # noqa: F401
+
+        from marktsim.experiments.store import write_text  # whole or not at all: a temporary sibling, renamed
     except ImportError:
         print("print_sheets: needs markdown-it-py: pip install 'marktsim[lesson]' (or make lesson)", file=sys.stderr)
         return 2
@@ -79,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         out.mkdir(parents=True, exist_ok=True)
         for name, (page, _) in PAGES.items():
-            write(out / page, pages[name])
+            write_text(out / page, pages[name])
     except OSError as error:
         print(f"print_sheets: --out {out}: {error.strerror or error}", file=sys.stderr)
         return 2

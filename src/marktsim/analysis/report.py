@@ -159,11 +159,12 @@ def model_identity(job: Job) -> str:
     return hashlib.sha256(json.dumps(model, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _canonical(jobs: list[Job], models: dict[Path, str]) -> tuple[dict[Path, str], dict[str, Job]]:
+def _canonical(jobs: list[Job], models: dict[Path, str]) -> tuple[dict[Path, str], dict[str, Job], list[Job]]:
     """Runs are identified by model and seed: every job gets the id of the first job (in path
     order) with its model and seed, so copies of a sweep, or two sweeps that ran the same model
-    under other names (`progress=on`, `3e3`), give each run once. Returns job folder -> id, and
-    id -> a job standing for it (the first job of its model: its overrides name the condition)."""
+    under other names (`progress=on`, `3e3`), give each run once. Returns job folder -> id,
+    id -> a job standing for it (the first job of its model: its overrides name the condition),
+    and the first job of each model."""
     first_of_model: dict[str, Job] = {}
     ids: dict[tuple[str, int | None], str] = {}
     of_path: dict[Path, str] = {}
@@ -179,7 +180,7 @@ def _canonical(jobs: list[Job], models: dict[Path, str]) -> tuple[dict[Path, str
             ids[model, job.seed] = name
             standing[name] = replace(first_of_model[model], key=name, seed=job.seed)
         of_path[job.path] = ids[model, job.seed]
-    return of_path, standing
+    return of_path, standing, list(first_of_model.values())
 
 
 def _check_design(job: Job) -> None:
@@ -322,12 +323,9 @@ def load_sweep(root: Path | str, firms: tuple[str, ...] | None = None) -> Sweep:
         if not complete:
             raise ReportError(f"{root} holds no complete job whose files can be read: "
                               + "; ".join(f"{j.key}: {why}" for j, why in unreadable))
-        ids, standing = _canonical(complete, models)
+        ids, standing, firsts = _canonical(complete, models)
         runs = list(standing.values())
-        first: dict[str, Job] = {}
-        for job in complete:
-            first.setdefault(models[job.path], job)  # the job standing for its model (as in _canonical)
-        names = _labels_for(list(first.values()))
+        names = _labels_for(firsts)
         label = {j.key: names[j.condition] for j in runs}
         try:
             tables, duplicates = {}, 0

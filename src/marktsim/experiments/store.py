@@ -20,7 +20,6 @@ sweep of any size lazily, also while it is running::
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import platform
@@ -28,7 +27,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +59,7 @@ def write_json(path: Path, data: Any) -> None:
     write_text(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
 
 
-@functools.cache
+@cache
 def git_commit(cwd: Path | None = None) -> str | None:
     """The current git commit, or None outside a checkout (asked once per process: every job of a
     sweep runs the same code)."""
