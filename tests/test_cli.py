@@ -364,7 +364,8 @@ def test_a_job_written_before_new_keys_existed_still_resumes(tmp_path):
 ])
 def test_a_job_composed_from_its_shape_equals_hydras_composition(master, jobs):
     """compose_cache: every job's config (its hydra node included) equals Hydra's own composition
-    of its overrides, whether composed afresh (the first of its shape) or from its shape."""
+    of its overrides, whether composed afresh (the first of its shape) or from its shape, copied
+    (load_sweep_config) or set in the shape's own config (compose_shared)."""
     from hydra._internal.config_loader_impl import ConfigLoaderImpl
     from hydra._internal.utils import create_config_search_path
     from hydra.types import RunMode
@@ -380,7 +381,62 @@ def test_a_job_composed_from_its_shape_equals_hydras_composition(master, jobs):
     fast = [compose_cache.load_sweep_config(loader, sweep, job) for job in jobs]  # shapes filled, then reused
     fast += [compose_cache.load_sweep_config(loader, sweep, job) for job in jobs]
     assert len(compose_cache._SHAPES) < len(jobs)  # some jobs really were composed from their shape
-    for job, cfg in zip(jobs + jobs, fast):
+    shared = [OmegaConf.to_container(compose_cache.compose_shared(loader, sweep, job)) for job in jobs + jobs]
+    for job, cfg, kept in zip(jobs + jobs, fast, shared):
         expected = compose_cache._HYDRA(loader, sweep, job)
-        assert OmegaConf.to_container(cfg) == OmegaConf.to_container(expected), job
+        assert OmegaConf.to_container(cfg) == OmegaConf.to_container(expected) == kept, job
         assert cfg.hydra.job.override_dirname == expected.hydra.job.override_dirname
+
+
+HYDRAS = {"basic": ["hydra.launcher._target_=hydra._internal.core_plugins.basic_launcher.BasicLauncher",
+                    "hydra.sweeper._target_=hydra._internal.core_plugins.basic_sweeper.BasicSweeper"],
+          "joblib": ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
+                     "hydra.launcher._target_=hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher",
+                     "hydra.sweeper._target_=hydra._internal.core_plugins.basic_sweeper.BasicSweeper"]}
+
+
+def _job_files(root: Path) -> dict[str, dict]:
+    """Each job folder (by its path under `root`): config.yaml's text, job.json, the tables."""
+    out = {}
+    for job in job_dirs(root):
+        out[str(job.relative_to(root))] = {
+            "config": (job / "config.yaml").read_text(), "job": json.loads((job / "job.json").read_text()),
+            **{name: pd.read_parquet(job / f"{name}.parquet") for name in ("timeseries", "segments", "summary")}}
+    return out
+
+
+@pytest.mark.parametrize("launcher", ["basic", "joblib"])
+def test_marktsims_launchers_run_the_jobs_hydras_own_launchers_run(tmp_path, launcher):
+    """hydra_plugins/marktsim_launchers: the sweeper and launchers Hydra's names now stand for run
+    the same jobs as Hydra's own classes (chosen by their _target_): the same folders, each with
+    the same config.yaml text, job.json and tables, over config groups, plain values and a key
+    that a group option also sets."""
+    from marktsim.experiments import cli  # noqa: F401  (the marktsim command: it registers the launchers)
+    from marktsim.config import compose_config
+
+    ours = compose_config([f"hydra/launcher={launcher}"], hydra_node=True).hydra
+    assert ours.launcher._target_.startswith("hydra_plugins.marktsim_launchers.")
+    assert ours.sweeper._target_.startswith("hydra_plugins.marktsim_launchers.")
+    sweep = ["-m", "strategy=retention_heavy,acquisition_heavy", "seed=0,1", "firm.budget_share=0.05,0.1",
+             "market.n_customers=200", "horizon=6", "progress=off"]
+    extra = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"] if launcher == "joblib" else []
+    marktsim(*sweep, *extra, "hydra.sweep.dir=ours", cwd=tmp_path)
+    marktsim(*sweep, *HYDRAS[launcher], "hydra.sweep.dir=hydras", cwd=tmp_path)
+    a, b = _job_files(tmp_path / "ours"), _job_files(tmp_path / "hydras")
+    assert len(a) == 8 and a.keys() == b.keys()
+    for key in a:
+        assert a[key]["config"] == b[key]["config"] and a[key]["job"] == b[key]["job"], key
+        for name in ("timeseries", "segments", "summary"):
+            pd.testing.assert_frame_equal(a[key][name], b[key][name])
+
+
+def test_a_job_that_asks_more_of_hydra_is_run_by_hydras_run_job(tmp_path):
+    """A sweep that wants Hydra's .hydra folder (hydra.output_subdir) or a change of directory
+    (hydra.job.chdir) gets them: such jobs are run by Hydra's own run_job."""
+    marktsim("-m", "seed=0,1", "market.n_customers=200", "horizon=3", "progress=off", "hydra.output_subdir=.hydra",
+             "hydra.sweep.dir=saved", cwd=tmp_path)
+    jobs = job_dirs(tmp_path / "saved")
+    assert len(jobs) == 2 and all((job / ".hydra" / "config.yaml").is_file() for job in jobs)
+    marktsim("-m", "seed=0,1", "market.n_customers=200", "horizon=3", "progress=off", "hydra.job.chdir=true",
+             "hydra.sweep.dir=moved", cwd=tmp_path)
+    assert len(job_dirs(tmp_path / "moved")) == 2

@@ -144,6 +144,68 @@ def test_validated_config_is_read_only():
         cfg.seed = 4
 
 
+# configs that differ in values, in None against a number, in int against float, in lists and in
+# their interpolations (rivals on equal terms copy the focal firm's keys through ${...})
+VARIANTS = [
+    [], ["seed=3", "firm.budget_share=0.1"], ["firm.capacity=900"], ["firm.capacity=900.5", "market.n_customers=400"],
+    ["firm.capacity=null", "firm.capacity_factor=null"], ["competitors=equal_terms", "strategy.retention_share=0.2"],
+    ["competitors=equal_capacity", "firm.capacity_factor=1.3"], ["competitors=same_as_focal", "market=growing"],
+    ["market.initial_shares=[0.4,0.2,0.2,0.2]"], ["firm.abc_weights=[1,2,3]"], ["firm.abc_weights=[1.5,2,3]"],
+    ["competitors=equal_terms", "strategy.retention_share=0.7", "firm.budget=1000"],
+]
+
+
+def _leaves(cfg) -> list[tuple[str, str, object]]:
+    """Every leaf of a config: key, OmegaConf node type, value (with its Python type)."""
+    out = []
+    for key, node in cfg.items_ex(resolve=False):
+        child = cfg._get_node(key)
+        if OmegaConf.is_dict(child):
+            out += [(f"{key}.{k}", t, v) for k, t, v in _leaves(child)]
+        else:
+            out.append((str(key), type(child).__name__, (type(node).__name__, OmegaConf.to_container(child)
+                                                          if OmegaConf.is_list(child) else node)))
+    return out
+
+
+def test_validation_that_reuses_configs_gives_what_validation_from_scratch_gives():
+    """validate() keeps a config per structure and sets the values that differ (config._kept): in
+    any order, each result equals the one a validation with nothing kept gives, node types and
+    value types included, and results are never shared."""
+    from marktsim import config
+    from marktsim.config import compose_config
+
+    composed = [compose_config(v) for v in VARIANTS]
+    fresh = []
+    for cfg in composed:
+        config._RESOLVING.clear()
+        config._OUTPUTS.clear()
+        fresh.append(validate(cfg))
+    assert len({OmegaConf.to_yaml(c) for c in fresh}) == len(VARIANTS)  # every variant differs from the others
+    order = list(range(len(VARIANTS))) * 2 + list(reversed(range(len(VARIANTS))))
+    kept = [(i, validate(composed[i])) for i in order]
+    assert len(config._OUTPUTS) < len(order)  # configs really were reused
+    for i, cfg in kept:
+        assert _leaves(cfg) == _leaves(fresh[i]), VARIANTS[i]
+        assert OmegaConf.to_yaml(cfg) == OmegaConf.to_yaml(fresh[i])
+    assert len({id(cfg) for _, cfg in kept}) == len(kept)
+
+
+def test_config_yaml_is_omegaconfs_text():
+    """config.yaml is written by libyaml (config.config_yaml): the text OmegaConf.to_yaml gives,
+    for every experiment and every variant above, and for strings that need quoting."""
+    from marktsim.config import compose_config, config_yaml
+
+    experiments = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))
+    configs = [load_config([f"experiment={name}", "design.chunk=0"] if name.startswith("sensitivity")
+                           else [f"experiment={name}"]) for name in experiments]
+    configs += [validate(compose_config(v)) for v in VARIANTS]
+    odd = ["true", "1e3", "0.5", "null", "a: b", "#x", "", " lead", "ä ö", "a b " * 40, "$x", "key=0:1"]
+    configs.append(OmegaConf.create({"names": odd, **{f"k{i}": text for i, text in enumerate(odd)}}))
+    for cfg in configs:
+        assert config_yaml(cfg) == OmegaConf.to_yaml(cfg, resolve=True)
+
+
 def test_derived_budget_and_capacity_follow_market_size():
     small = load_config(["market.n_customers=400"])
     assert small.firm.capacity == pytest.approx(1.1 * expected_initial_demand(small, 0))

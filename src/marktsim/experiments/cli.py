@@ -29,6 +29,7 @@ from marktsim.config import (
     ConfigError,
     compose_config,
     composer,
+    config_yaml,
     engine_setting,
     flatten,
     job_key,
@@ -39,6 +40,7 @@ from marktsim.config import (
 )
 from marktsim.experiments import compose_cache, store
 from marktsim.extras import require_launcher
+from hydra_plugins.marktsim_launchers import launchers
 
 compose_cache.install()  # a sweep's job configs composed once per shape (compose_cache.py)
 
@@ -273,7 +275,7 @@ def _simulate_job(valid: DictConfig, hc, folder: Path, key: str, overrides: list
     }
     if watch is not None:
         watch()  # the last moment a worker whose sweep has ended can stop before writing
-    store.write_job(folder, results, OmegaConf.to_yaml(valid), meta)
+    store.write_job(folder, results, config_yaml(valid), meta)
     store.publish(folder, key)
     store.record_index(folder.parent, {"key": key, "status": "complete", "wall_time_s": meta["wall_time_s"]})
     if show and hc.mode.name == "MULTIRUN":  # one whole line per job, with its whole key: lines never overwrite
@@ -308,6 +310,7 @@ def _register_ray_launcher() -> None:
 
 _register_ray_launcher()
 register_schema()  # the structured base config that configs/config.yaml names first
+launchers.register()  # Hydra's basic and joblib launchers and basic sweeper, jobs started without copies
 
 
 @hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base="1.3")
