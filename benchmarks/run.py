@@ -133,6 +133,28 @@ def sweep_time(cwd: Path, conditions: int = 50, replicates: int = 20, env: dict 
     return time.perf_counter() - start
 
 
+def sweep_ideal(conditions: int = 50, replicates: int = 20) -> float:
+    """Issue 20's ideal for the documented sweep: its customer-ticks divided by (cores × the
+    one-process compiled engine rate at N = 10,000, T = 120, measured now)."""
+    rate = engine_rate(10_000, 120, repeats=3, engine="compiled")
+    return conditions * replicates * 10_000 * 120 / ((os.cpu_count() or 1) * rate)
+
+
+def design_sweep_time(cwd: Path, conditions: int = 50, replicates: int = 20) -> float:
+    """The documented sweep's runs as design points: a 50-level grid over rho in one chunk per
+    core, each job running its points in one process (joblib), design written first."""
+    cores = os.cpu_count() or 1
+    design = cwd / "rho_grid.csv"
+    start = time.perf_counter()
+    subprocess.run([str(BIN / "marktsim-design"), "--method", "grid", "--points", str(conditions),
+                    "--chunk", str(-(-conditions // cores)), "--factor", "strategy.retention_share=0:1",
+                    "--out", str(design)], cwd=cwd, capture_output=True, check=True)
+    subprocess.run([str(BIN / "marktsim"), "-m", f"design.file={design}", f"design.chunk=range(0,{cores})",
+                    f"replicates={replicates}", "market.n_customers=10000", "horizon=120", "hydra/launcher=joblib",
+                    "progress=off", f"hydra.sweep.dir={cwd / 'design_sweep'}"], cwd=cwd, capture_output=True, check=True)
+    return time.perf_counter() - start
+
+
 def per_job_overhead(cwd: Path, jobs: int, launcher: str) -> tuple[float, float]:
     """Start-up cost per job (issue 18): a sweep of `jobs` tiny jobs (200 customers, 3 ticks,
     whose simulation is about a millisecond) with `launcher`. Returns (wall seconds of the
@@ -274,8 +296,13 @@ def main() -> None:
                   f"{per_job * 1000:.0f} ms per job beyond the command's start   (goal <= 50 ms)")
         if not args.skip_sweep and not args.quick:
             wall = sweep_time(tmp)
+            ideal = sweep_ideal()
             print(f"1,000-run sweep (50 conditions x 20 replicates, N=10,000, T=120, joblib on "
-                  f"{os.cpu_count()} cores): {wall:.1f} s wall   (goal <= 60 s)")
+                  f"{os.cpu_count()} cores): {wall:.1f} s wall   (goal <= 60 s); ideal {ideal:.1f} s, "
+                  f"{100 * ideal / wall:.0f} % of it   (goal >= 90 %)")
+            wall = design_sweep_time(tmp)
+            print(f"the same 1,000 runs as design chunks ({os.cpu_count()} jobs of 50/{os.cpu_count()} points, joblib): "
+                  f"{wall:.1f} s wall, {100 * ideal / wall:.0f} % of the ideal   (goal >= 90 %)")
             shutil.rmtree(tmp / "sweep", ignore_errors=True)
             wall = sweep_time(tmp, env={"MARKTSIM_ENGINE": "numpy"})
             print(f"the same sweep with the numpy engine only (MARKTSIM_ENGINE=numpy): {wall:.1f} s wall")

@@ -307,3 +307,38 @@ def test_word_of_mouth_equals_a_contact_by_contact_count(mixing, n_firms):
             ("pro", firm[j]) if s[j] >= 0.8 and not waiting[j] else ("det", firm[j]) if s[j] <= 0.4 else None))
             for kind in kinds]
         np.testing.assert_array_equal(tally, expected)
+
+
+def test_serve_gives_prospects_nothing_and_an_empty_second_class_is_one_class():
+    """Prospects (firm index = number of firms) are served nothing, even with units in their
+    columns; a second priority class with nobody in it serves as one class does."""
+    firm = np.array([0, 0, 1], np.intp)  # one firm; customer 2 is a prospect with a unit in its backlog
+    units, backlog, capacity = np.ones(3, f32), np.array([[0.0], [0.0], [1.0]], f32), np.array([5.0])
+    one_class = serve(firm, units, backlog, None, capacity)
+    np.testing.assert_allclose(one_class[0], [1.0, 1.0, 0.0])
+    empty_second = serve(firm, units, backlog, np.zeros(3, bool), capacity)
+    for a, b in zip(one_class, empty_second):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_serve_divides_by_no_demand_without_warnings():
+    """A firm nobody buys from (capacity over no demand, or no capacity over no demand) is an
+    ordinary case: serve neither warns nor raises, even where floating-point errors raise."""
+    firm = np.array([2, 2], np.intp)  # both customers buy from firm 2; firms 0 and 1 have no demand
+    with np.errstate(all="raise"):
+        served, *_ = serve(firm, np.ones(2, f32), np.zeros((2, 1), f32), None, np.array([2.0, 0.0, 1.0]))
+    np.testing.assert_allclose(served, [0.5, 0.5])
+
+
+def test_serve_returns_new_arrays_not_views_of_its_inputs():
+    """What serve returns is its own: writing into the backlog passed in afterwards changes none
+    of it (the units lost come from the oldest age, which is the input's own column when nothing
+    of that age waited)."""
+    firm = np.zeros(2, np.intp)
+    backlog = np.zeros((2, 1), f32)  # max_wait 1, and nothing of the oldest age waits: its column passes through
+    served, due, new_backlog, lost = serve(firm, np.ones(2, f32), backlog, None, np.array([1.0]))
+    assert not backlog.any()  # precondition: the oldest age is empty
+    before = [a.copy() for a in (served, due, new_backlog, lost)]
+    backlog[:] = 7.0
+    for a, b in zip(before, (served, due, new_backlog, lost)):
+        np.testing.assert_array_equal(a, b)

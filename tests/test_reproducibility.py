@@ -55,3 +55,21 @@ def test_replicate_seed_is_the_spawned_child():
 def test_bad_replicate_requests_name_the_value(replicates):
     with pytest.raises(ValueError, match=r"replicates = .*allowed"):
         simulate(load_config(CFG), replicates=replicates)
+
+
+def test_simulate_reads_the_defaults_prepares_the_engine_for_its_runs_and_reports_ticks(monkeypatch):
+    """simulate(): without a config it runs load_config()'s; the engine is prepared for the
+    number of runs it makes (the compiled kernels are loaded only when enough runs repay it);
+    on_tick is called once per tick of every replicate; the results carry the resolved config."""
+    from marktsim import simulation
+    from marktsim.config import plain
+
+    small = load_config(CFG + ["seed=5"])
+    monkeypatch.setattr(simulation, "load_config", lambda: small)
+    default, explicit = simulate(replicates=2), simulate(small, replicates=2)
+    pd.testing.assert_frame_equal(default.timeseries, explicit.timeseries)
+    assert default.config == explicit.config == plain(small)
+    prepared, ticks, prepare = [], [], simulation.prepare_engine
+    monkeypatch.setattr(simulation, "prepare_engine", lambda cfg, runs: prepared.append(runs) or prepare(cfg, runs))
+    simulate(small, replicates=3, on_tick=lambda: ticks.append(1))
+    assert prepared == [3] and len(ticks) == 3 * int(small.horizon)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import math
+import weakref
+from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 import mesa
@@ -13,6 +16,31 @@ from marktsim.policies import capacity_policy, strategy_policy
 
 if TYPE_CHECKING:
     from marktsim.model import MarketModel
+
+
+class _UniqueIds:
+    """Mesa 3.3's per-model counters of agent ids (``Agent._ids``), held by weak references.
+
+    Mesa 3.3 keeps them in a class-level ``defaultdict`` keyed by the model itself, so every
+    model that ever made an agent stays in memory for the life of the process (mesa issue
+    #3179, fixed by mesa pull request #3180, which moved the counter into the model, as in Mesa
+    3.5.1): about 1.3 MB per replicate at 10 000 customers, which made joblib's workers exceed
+    loky's 300 MB growth limit and be replaced mid-sweep (issue 20). The same counts (1, 2, ...
+    per model), forgotten with the model.
+    """
+
+    def __init__(self) -> None:
+        self._counters: weakref.WeakKeyDictionary[Any, itertools.count] = weakref.WeakKeyDictionary()
+
+    def __getitem__(self, model: Any) -> itertools.count:
+        counter = self._counters.get(model)
+        if counter is None:
+            counter = self._counters[model] = itertools.count(1)
+        return counter
+
+
+if isinstance(mesa.Agent.__dict__.get("_ids"), defaultdict):  # a Mesa with the class-level counters (3.3)
+    setattr(mesa.Agent, "_ids", _UniqueIds())  # noqa: B010  (an attribute only such a Mesa has)
 
 
 class Firm(mesa.Agent):
