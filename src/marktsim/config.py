@@ -12,6 +12,7 @@ import difflib
 import math
 import os
 import re
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -326,14 +327,15 @@ def _kept(kept: dict[tuple, tuple[DictConfig, dict[str, Any]]], flat: dict[str, 
     import copy
 
     structure = tuple((k, v if isinstance(v, str) and "${" in v else None) for k, v in flat.items())
-    if structure not in kept:
+    entry = kept.get(structure)
+    if entry is None:
         if len(kept) >= _KEPT_MAX:
             kept.clear()
-        kept[structure] = (OmegaConf.create(_unflatten(flat)), copy.deepcopy(flat))
-        cfg = kept[structure][0]
+        cfg = OmegaConf.create(_unflatten(flat))
+        kept[structure] = (cfg, copy.deepcopy(flat))
         return copy.deepcopy(cfg) if copy_of else cfg
-    cfg, held = kept[structure]
-    if copy_of:
+    cfg, held = entry
+    if copy_of:  # the kept config is never changed: several threads may copy it at once
         cfg = copy.deepcopy(cfg)
     for key, value in flat.items():
         if not _same(value, held[key]):
@@ -344,10 +346,15 @@ def _kept(kept: dict[tuple, tuple[DictConfig, dict[str, Any]]], flat: dict[str, 
 
 
 def _resolve(merged: dict) -> dict:
-    """`merged` with its interpolations resolved by OmegaConf (``${derived:budget}``, ``${firm.x}``, ...)."""
-    data = OmegaConf.to_container(_kept(_RESOLVING, flatten(merged), copy_of=False), resolve=True)
+    """`merged` with its interpolations resolved by OmegaConf (``${derived:budget}``, ``${firm.x}``, ...).
+    The kept config is set and read under a lock: the dashboard validates in several threads."""
+    with _RESOLVING_LOCK:
+        data = OmegaConf.to_container(_kept(_RESOLVING, flatten(merged), copy_of=False), resolve=True)
     assert isinstance(data, dict)
     return data
+
+
+_RESOLVING_LOCK = threading.Lock()
 
 
 def config_yaml(cfg: DictConfig) -> str:
