@@ -35,10 +35,10 @@ MECHANISMS = ["competitors=equal_terms", "strategy.incentive_share=0.2", "custom
 
 
 def engine_rate(n: int, ticks: int, repeats: int = 1, engine: str = "compiled",
-                extra: tuple[str, ...] = ()) -> float:
+                extra: tuple[str, ...] = (), threads: int = 1) -> float:
     """Customer-ticks per second of an engine on the default saturated configuration plus the
-    overrides `extra` (the compiled engine's kernels are loaded before timing: loading is
-    start-up, measured apart)."""
+    overrides `extra`, on `threads` threads (the compiled engine's kernels are loaded before
+    timing: loading is start-up, measured apart)."""
     from marktsim.config import load_config
     from marktsim.model import MarketModel
 
@@ -47,11 +47,86 @@ def engine_rate(n: int, ticks: int, repeats: int = 1, engine: str = "compiled",
         MarketModel(load_config(["market.n_customers=100", "horizon=1", *extra]), engine=engine).run()
     best = float("inf")
     for _ in range(repeats):
-        model = MarketModel(cfg, engine=engine)
+        model = MarketModel(cfg, engine=engine, threads=threads)
         start = time.perf_counter()
         model.run()
         best = min(best, time.perf_counter() - start)
     return n * ticks / best
+
+
+def thread_speedup(n: int, ticks: int, threads: int, rounds: int = 5) -> tuple[float, float]:
+    """One run of the compiled engine on `threads` threads against one thread: the best of
+    `rounds` alternating timings of each (this machine's speed drifts by ±25 % within minutes,
+    so the two are timed in turns); returns (one-thread rate, speed-up)."""
+    one = many = 0.0
+    for _ in range(rounds):
+        one = max(one, engine_rate(n, ticks, threads=1))
+        many = max(many, engine_rate(n, ticks, threads=threads))
+    return one, many / one
+
+
+def same_bits_on_threads(n: int, ticks: int, threads: int) -> bool:
+    """Whether a run on `threads` threads gives one thread's tables and customer columns."""
+    import numpy as np
+
+    from marktsim.config import load_config
+    from marktsim.model import MarketModel
+
+    cfg = load_config([f"market.n_customers={n}", f"horizon={ticks}"])
+    runs = [MarketModel(cfg, engine="compiled", threads=t).run() for t in (1, threads)]
+    return (all(np.array_equal(a, b, equal_nan=True) for a, b in
+                ((runs[0].records(), runs[1].records()), (runs[0].segment_records(), runs[1].segment_records())))
+            and all(np.array_equal(a, getattr(runs[1].columns, name)) for name, a in vars(runs[0].columns).items()))
+
+
+# What each pass of the compiled engine reads and writes per customer (engine/compiled.py; the
+# default configuration: uniform retention spend, a network). "contacts" stands for the contact
+# list (indptr entry, one int32 index per contact) and the contacts' one-byte opinion codes;
+# "uniform" for the float64 drawn and read once per customer. Per-firm sums and the per-block
+# temporaries stay in the caches and are not counted.
+PASSES = {
+    "tally": (["provider", "tenure", "units", "backlog"], []),
+    "serve_and_experience": (["provider", "tenure", "backlog", "units", "value", "satisfaction", "known",
+                              "won_incentive", "cells"], ["backlog", "satisfaction"]),
+    "retain_and_signal": (["provider", "bond", "deal_prone", "backlog", "satisfaction", "left"], ["bond", "codes"]),
+    "word_of_mouth_and_decide": (["contacts", "uniform", "provider", "deal_prone", "satisfaction", "bond",
+                                  "won_incentive", "tenure", "b2b", "propensity", "contract"], ["uniform"]),
+    "close": (["provider", "backlog", "satisfaction", "bond", "won_incentive", "cells", "tenure"],
+              ["tenure", "known", "left"]),
+}
+
+
+def state_bytes_per_customer_tick(n: int = 10_000) -> int:
+    """Bytes of customer state the compiled engine reads and writes per customer and tick
+    (``PASSES``), from the columns' real dtypes and widths in the default configuration."""
+    from marktsim.config import load_config
+    from marktsim.model import MarketModel
+
+    model = MarketModel(load_config([f"market.n_customers={n}", "horizon=1"]), engine="numpy")
+    columns = vars(model.columns)
+    network = model.market.network
+    degree = network.indices.shape[0] / n if network is not None else 0.0
+    size = {name: column.itemsize * (column.shape[1] if column.ndim > 1 else 1) for name, column in columns.items()}
+    size.update(cells=1, codes=1, uniform=8,
+                contacts=(network.indptr.itemsize + degree * (network.indices.itemsize + 1)) if network else 0)
+    return round(sum(size[c] for read, written in PASSES.values() for c in read + written))
+
+
+def copy_bandwidth(threads: int = 1, megabytes: int = 256) -> float:
+    """Bytes per second read plus written by numpy copying arrays far larger than the caches,
+    on `threads` threads at once (each its own pair of arrays), best of 5."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+
+    pairs = [(np.ones(megabytes << 17), np.empty(megabytes << 17)) for _ in range(threads)]
+    best = float("inf")
+    with ThreadPoolExecutor(threads) as pool:
+        for _ in range(5):
+            start = time.perf_counter()
+            list(pool.map(lambda pair: np.copyto(pair[1], pair[0]), pairs))
+            best = min(best, time.perf_counter() - start)
+    return 2 * threads * (megabytes << 20) / best
 
 
 def contact_count_cost(n: int) -> float:
@@ -277,6 +352,20 @@ def main() -> None:
         print(f"{engine:8s}  peak memory per customer at N={mem_n:,}: "
               f"{peak_memory_per_customer(mem_n, engine):.0f} bytes   (goal <= 100)")
     mechanisms(n_ref, top, mem_n)
+    cores = len(os.sched_getaffinity(0))
+    for n in [n for n in (1_000_000, 10_000_000) if n <= top]:
+        ticks = 20 if n <= 1_000_000 else 3
+        one, speedup = thread_speedup(n, ticks, cores)
+        same = "bit-identical" if same_bits_on_threads(n, 3, cores) else "RESULTS DIFFER"
+        print(f"one run on {cores} threads, N={n:,} ({ticks} ticks): {speedup:.2f}x one thread's {one:,.0f} "
+              f"customer-ticks/s; {same} (3 ticks, every table and column)   (goal >= 1.7x on 2 cores)")
+        if n == 1_000_000:
+            traffic = state_bytes_per_customer_tick()
+            for t, rate in ((1, one), (cores, one * speedup)):
+                bandwidth = copy_bandwidth(t)
+                print(f"roofline, {t} thread(s) at N={n:,}: {traffic} bytes of customer state per customer-tick x "
+                      f"{rate / 1e6:.2f} M/s = {traffic * rate / 1e9:.2f} GB/s, {100 * traffic * rate / bandwidth:.0f} % "
+                      f"of numpy's copy bandwidth on {t} thread(s), {bandwidth / 1e9:.1f} GB/s")
     print(f"dashboard step at N=2,000, drawing included (median of 60 months): {dashboard_step_ms():.0f} ms"
           "   (goal <= 150 ms)")
     with tempfile.TemporaryDirectory() as tmp:

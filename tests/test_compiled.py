@@ -4,10 +4,12 @@ Every comparison here is exact: the same bits in every table and every customer 
 configurations that reach each branch of the kernels (priority classes, delay communication,
 targeting, campaigns, adaptive and expanding firms, global mixing, a growing market, B2B,
 backlogs of 0 to 9 ticks, a monopolist, no word of mouth), with blocks of customers small
-enough that each run crosses many block boundaries.
+enough that each run crosses many block boundaries, on one, two and three threads.
 """
 
 from __future__ import annotations
+
+import importlib
 
 import numpy as np
 import pytest
@@ -18,6 +20,7 @@ from marktsim.model import COMPILE_ABOVE, ENGINE_ENV, MarketModel, choose_engine
 from marktsim.simulation import simulate
 
 compiled = pytest.importorskip("marktsim.engine.compiled")
+ACCOUNT = importlib.import_module("marktsim.engine.account")  # the module (the package exports a function so named)
 
 from engine_cases import CASES, OVERLOADED  # noqa: E402
 
@@ -78,14 +81,62 @@ def _assert_branch_reached(case: str, model: MarketModel) -> None:
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_engines_agree_bit_for_bit(case, monkeypatch):
+    """On one thread and on two (replicate 1 on three), with blocks of 1 024 customers."""
     cfg = load_config(["market.n_customers=3000", "horizon=30", *CASES[case]])
-    monkeypatch.setattr(compiled, "BLOCK", 1024)  # three blocks and a short one: carries across blocks
-    for replicate in (0, 1):
+    monkeypatch.setattr(ACCOUNT, "BLOCK", 1024)  # three blocks and a short one: sums in blocks
+    for replicate, threads in ((0, 2), (1, 3)):
         reference = MarketModel(cfg, replicate=replicate, engine="numpy").run()
-        fast = MarketModel(cfg, replicate=replicate, engine="compiled").run()
-        assert reference.engine == "numpy" and fast.engine == "compiled"
         _assert_branch_reached(case, reference)
-        _assert_same_bits(_state(reference), _state(fast))
+        for crew in (1, threads):
+            fast = MarketModel(cfg, replicate=replicate, engine="compiled", threads=crew).run()
+            assert reference.engine == "numpy" and fast.engine == "compiled"
+            assert fast.kernels.crew.threads == crew  # several blocks: the threads really run
+            _assert_same_bits(_state(reference), _state(fast))
+
+
+def test_sums_are_added_block_by_block(monkeypatch):
+    """§3 Each block summed from zero in index order, the blocks' sums added in order: here
+    that gives 0, where one sum over all four gives 1 (1 + 10¹⁶ rounds to 10¹⁶)."""
+    monkeypatch.setattr(ACCOUNT, "BLOCK", 2)
+    firm, weights = np.zeros(4, dtype=np.intp), np.array([1.0, 1e16, -1e16, 1.0])
+    assert np.bincount(firm, weights=weights)[0] == 1.0
+    assert ACCOUNT.summed(firm, 1, weights)[0] == 0.0
+    assert ACCOUNT.per_firm(firm, 1, weights)[0] == 0.0
+    assert ACCOUNT.per_firm(firm, 1)[0] == 4.0  # counts: any order
+    assert ACCOUNT.blocks(5) == [(0, 2), (2, 4), (4, 5)] and ACCOUNT.blocks(0) == [(0, 0)]
+    assert ACCOUNT.blocks(5, split=2) == [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)]
+
+
+def test_a_crew_returns_in_block_order_draws_in_block_order_and_stops_on_an_error():
+    import threading
+    import time
+
+    spans = [(lo, lo + 10) for lo in range(0, 80, 10)]
+    stream = iter(range(1000))  # the "uniforms": consecutive numbers, in the order drawn
+
+    def work(b, lo, hi, u):
+        time.sleep(0.002 * (8 - b))  # the first blocks finish last
+        return b, lo, hi, list(u), threading.get_ident()
+
+    results = compiled.Crew(3).each(work, spans, draw=lambda k: [next(stream) for _ in range(k)])
+    assert [r[:3] for r in results] == [(b, lo, hi) for b, (lo, hi) in enumerate(spans)]
+    assert all(r[3] == list(range(r[1], r[2])) for r in results)  # block b got draws lo … hi − 1
+    assert len({r[4] for r in results}) > 1  # several threads took blocks
+
+    seen = []
+
+    def failing(b, lo, hi):
+        if b == 1:
+            raise ValueError("block 1")
+        time.sleep(0.01)
+        seen.append(b)
+
+    with pytest.raises(ValueError, match="block 1"):
+        compiled.Crew(2).each(failing, spans)
+    finished = sorted(seen)
+    time.sleep(0.05)
+    assert sorted(seen) == finished  # no block still ran after each() raised
+    assert 0 in finished and 1 not in finished and len(finished) < len(spans) - 1  # the rest not taken
 
 
 def test_engines_agree_on_the_tables(monkeypatch):
@@ -150,8 +201,9 @@ def test_auto_engine_without_compiled_loaded(tmp_path):
     assert out.stdout.split() == ["numpy", "False", "compiled"]
 
 
-@pytest.mark.parametrize("command", ["marktsim", "marktsim-optimize"])
-def test_a_bad_engine_setting_is_one_line_exit_2_nothing_written(tmp_path, command):
+@pytest.mark.parametrize("command,setting", [("marktsim", "engine"), ("marktsim-optimize", "engine"),
+                                             ("marktsim", "threads"), ("marktsim-optimize", "threads")])
+def test_a_bad_engine_setting_is_one_line_exit_2_nothing_written(tmp_path, command, setting):
     import os
     import subprocess
     import sys
@@ -159,10 +211,12 @@ def test_a_bad_engine_setting_is_one_line_exit_2_nothing_written(tmp_path, comma
 
     args = {"marktsim": ["horizon=1", "market.n_customers=100", f"results_dir={tmp_path / 'results'}"],
             "marktsim-optimize": ["--study", str(tmp_path / "study"), "market.n_customers=100"]}[command]
+    variable, value, allowed = {"engine": (ENGINE_ENV, "fast", "auto, numpy, compiled"),
+                                "threads": ("MARKTSIM_THREADS", "0", "auto or a whole number >= 1")}[setting]
     proc = subprocess.run([str(Path(sys.executable).parent / command), *args], capture_output=True, text=True,
-                          env={**os.environ, ENGINE_ENV: "fast"}, cwd=tmp_path, timeout=120)
+                          env={**os.environ, variable: value}, cwd=tmp_path, timeout=120)
     assert proc.returncode == 2
-    expected = f"{command}: invalid setting: MARKTSIM_ENGINE = 'fast'; allowed: auto, numpy, compiled"
+    expected = f"{command}: invalid setting: {variable} = {value!r}; allowed: {allowed}"
     assert proc.stderr.strip() == expected
     assert list(tmp_path.iterdir()) == []
 

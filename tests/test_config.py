@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -239,3 +240,43 @@ def test_docs_parameter_table_matches_the_config_tree():
         value = composed[key]
         assert default == f"`{shown(value)}`", (key, default, value)
         assert unit == param.unit and allowed == param.allowed() and meaning == param.meaning, key
+
+
+def test_threads_setting(monkeypatch):
+    """§3 MARKTSIM_THREADS: auto (the usable cores, at most OMP_NUM_THREADS) or a whole number."""
+    from marktsim.config import THREADS_ENV, threads_setting, usable_cores
+
+    monkeypatch.delenv(THREADS_ENV, raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    cores = len(os.sched_getaffinity(0))
+    assert usable_cores() == cores and threads_setting() == cores
+    assert threads_setting(3) == 3 and threads_setting("2") == 2
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert threads_setting() == 1 and threads_setting("auto") == 1
+    monkeypatch.setenv(THREADS_ENV, "5")
+    assert threads_setting() == 5  # an explicit number is taken as it is
+    for bad in ("0", "two", "-1", "1.5"):
+        monkeypatch.setenv(THREADS_ENV, bad)
+        with pytest.raises(ConfigError, match=f"^invalid setting: MARKTSIM_THREADS = '{re.escape(bad)}'; "
+                                              "allowed: auto or a whole number >= 1$"):
+            threads_setting()
+    with pytest.raises(ConfigError, match="^invalid setting: threads = 0;"):
+        threads_setting(0)
+    with pytest.raises(ConfigError, match="^invalid setting: threads = True;"):
+        threads_setting(True)
+
+
+def test_workers_of_parallel_sweeps_run_one_thread(monkeypatch):
+    import multiprocessing
+
+    from marktsim.config import THREADS_ENV, one_thread_in_workers
+
+    monkeypatch.delenv(THREADS_ENV, raising=False)
+    one_thread_in_workers()  # the main process: unchanged
+    assert THREADS_ENV not in os.environ
+    monkeypatch.setattr(multiprocessing, "parent_process", lambda: object())  # as in a loky worker
+    one_thread_in_workers()
+    assert os.environ[THREADS_ENV] == "1"
+    monkeypatch.setenv(THREADS_ENV, "2")
+    one_thread_in_workers()  # set by the user: kept
+    assert os.environ[THREADS_ENV] == "2"

@@ -219,6 +219,40 @@ def engine_setting(engine: str | None = None) -> str:
     return value
 
 
+THREADS_ENV = "MARKTSIM_THREADS"
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity: a SLURM or container allotment),
+    at most OMP_NUM_THREADS when that is set (as Ray sets it for its workers)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    limit = os.environ.get("OMP_NUM_THREADS", "")
+    return max(1, min(cores, int(limit))) if limit.isdigit() and int(limit) > 0 else cores
+
+
+def threads_setting(threads: int | str | None = None) -> int:
+    """Threads of one compiled run (docs/model.md §3): `threads`, else the environment variable
+    MARKTSIM_THREADS, else 'auto' — the usable cores. Results do not depend on it. The workers
+    of parallel sweeps and searches set MARKTSIM_THREADS=1 unless it is set already."""
+    value = threads if threads is not None else (os.environ.get(THREADS_ENV) or "auto")
+    if value == "auto":
+        return usable_cores()
+    text = str(value)
+    if isinstance(value, bool) or not text.isdigit() or int(text) < 1:
+        source = "threads" if threads is not None else THREADS_ENV
+        raise ConfigError(f"invalid setting: {source} = {value!r}; allowed: auto or a whole number >= 1")
+    return int(text)
+
+
+def one_thread_in_workers() -> None:
+    """In a worker process of a parallel sweep or search (a process that multiprocessing or
+    loky started), MARKTSIM_THREADS=1 unless set: the jobs fill the cores already (§3)."""
+    import multiprocessing
+
+    if multiprocessing.parent_process() is not None:
+        os.environ.setdefault(THREADS_ENV, "1")
+
+
 _VALID = "marktsim_valid"  # flag of a config that validate() returned (read-only, so it stays valid)
 
 

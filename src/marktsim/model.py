@@ -22,6 +22,7 @@ from marktsim.config import (  # noqa: F401  (re-exported)
     expected_initial_revenue,
     load_config,
     plain,
+    threads_setting,
     validate,
 )
 from marktsim.engine import initial_columns, small_world
@@ -73,11 +74,13 @@ class MarketModel(mesa.Model):
 
     ``MarketModel(cfg, replicate=r)`` draws everything from the r-th child of
     ``SeedSequence(cfg.seed)``; ``step()`` runs one tick (one month) of §2. ``engine``
-    ('auto', 'numpy' or 'compiled'; see ``choose_engine``) picks the kernels; results do not
-    depend on it.
+    ('auto', 'numpy' or 'compiled'; see ``choose_engine``) picks the kernels and ``threads``
+    (default: MARKTSIM_THREADS, else the usable cores; ``config.threads_setting``) how many
+    threads the compiled kernels use; results depend on neither.
     """
 
-    def __init__(self, cfg: DictConfig | dict | None = None, *, replicate: int = 0, engine: str | None = None):
+    def __init__(self, cfg: DictConfig | dict | None = None, *, replicate: int = 0, engine: str | None = None,
+                 threads: int | str | None = None):
         cfg = load_config() if cfg is None else validate(cfg)
         seq = np.random.SeedSequence(int(cfg.seed), spawn_key=(int(replicate),))
         engine_seq, mesa_seq = seq.spawn(2)
@@ -93,6 +96,7 @@ class MarketModel(mesa.Model):
         self.saturated = bool(m.saturated)
         self.horizon = int(cfg.horizon)
         self.engine = choose_engine(self.n, self.horizon, engine)
+        self.threads = threads_setting(threads)  # the compiled kernels' (the numpy engine runs on one)
         self.tick = 0
         self.c = plain(c)
         shares = np.full(self.n_firms, 1.0 / self.n_firms) if m.initial_shares is None else np.array(m.initial_shares)
@@ -142,7 +146,8 @@ class MarketModel(mesa.Model):
         self.market = Market(self.n, self.n_firms, self.saturated, network,
                              rules_from(self.c, float(m.adoption_response)), terms,
                              (col.segment * 2 + col.b2b).astype(np.int8))
-        self.kernels: Engine = (compiled.CompiledEngine(self.market, self.revenue_potential) if compiled is not None
+        self.kernels: Engine = (compiled.CompiledEngine(self.market, self.revenue_potential, self.threads)
+                                if compiled is not None
                                 else NumpyEngine(self.market, self.revenue_potential, col.b2b, col.propensity))
         self.monthly_discount = (1.0 + float(m.annual_discount_rate)) ** (1.0 / 12.0) - 1.0
         self.acquisition_max, self.acquisition_scale = float(m.acquisition_max), float(m.acquisition_scale)

@@ -40,6 +40,7 @@ from hydra_plugins.hydra_joblib_launcher.config import JobLibLauncherConf
 from hydra_plugins.hydra_joblib_launcher.joblib_launcher import JoblibLauncher as HydraJoblibLauncher
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict, read_write
 
+from marktsim.config import one_thread_in_workers
 from marktsim.experiments import compose_cache
 
 
@@ -114,7 +115,9 @@ class BasicLauncher(HydraBasicLauncher):
 
 def execute_job(idx: int, overrides: Sequence[str], hydra_context: HydraContext, config: DictConfig,
                 task_function: TaskFunction, singleton_state: dict[Any, Any]) -> JobReturn:
-    """One job in a joblib worker, as hydra_joblib_launcher's ``execute_job``, started by `run_job`."""
+    """One job in a joblib worker, as hydra_joblib_launcher's ``execute_job``, started by `run_job`
+    (on one thread of the compiled engine when in a worker process: the jobs fill the cores)."""
+    one_thread_in_workers()
     setup_globals()
     Singleton.set_state(singleton_state)
     job = compose_cache.compose_shared(hydra_context.config_loader, config, list(overrides))

@@ -19,7 +19,7 @@ import sys
 
 from marktsim.calibration.data import DataError
 from marktsim.calibration.run import CalibrationError, Search, calibrate
-from marktsim.config import ConfigError, engine_setting
+from marktsim.config import ConfigError, engine_setting, threads_setting
 from marktsim.extras import require
 
 
@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         require("optimize", "marktsim-calibrate")
         engine_setting()
+        threads_setting()
         search = Search(trials=args.trials, refine=args.refine, replicates=args.replicates, bands=args.bands,
                         seed=args.seed)
         result = calibrate(args.data, out=args.out, fit=args.fit, holdout=args.holdout, period_ticks=args.period_ticks,

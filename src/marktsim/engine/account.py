@@ -77,16 +77,48 @@ class FirmBooks(NamedTuple):
     capacity: np.ndarray
 
 
+BLOCK = 1 << 16  # entries per block of a float sum (§3): customers, or movers
+
+
+def in_block_order(parts: list[np.ndarray] | np.ndarray) -> np.ndarray:
+    """§3 The blocks' sums added in block order, from zero: the one order of every float sum
+    over customers (or movers) in both engines, whichever thread summed each block."""
+    if len(parts) == 1:  # 0.0 + x is x: a sum from +0.0 is never −0.0
+        return np.array(parts[0])
+    total = np.zeros_like(parts[0])
+    for part in parts:
+        total += part
+    return total
+
+
+def blocks(n: int, split: int = 1) -> list[tuple[int, int]]:
+    """§3 The blocks [lo, hi) of n entries (one, empty, when n is 0); with `split`, spans of
+    BLOCK // split entries (for work that sums nothing)."""
+    size = max(1, BLOCK // split)
+    return [(lo, min(n, lo + size)) for lo in range(0, max(n, 1), size)]
+
+
+def summed(index: np.ndarray, size: int, weights: np.ndarray) -> np.ndarray:
+    """§3 Sum `weights` by `index` (0 … size − 1) as every engine sums floats: in ``blocks``,
+    each block from zero in index order (as ``np.bincount`` adds), the blocks' sums
+    ``in_block_order``."""
+    return in_block_order([np.bincount(index[lo:hi], weights=weights[lo:hi], minlength=size)
+                           for lo, hi in blocks(index.shape[0])])
+
+
 def per_firm(firm: np.ndarray, n_firms: int, weights: np.ndarray | None = None) -> np.ndarray:
     """Sum `weights` (or count) by firm index; index n_firms collects prospects and is dropped."""
-    return np.bincount(firm, weights=weights, minlength=n_firms + 1)[:n_firms].astype(np.float64)
+    if weights is None:  # counts are exact in any order
+        return np.bincount(firm, minlength=n_firms + 1)[:n_firms].astype(np.float64)
+    return summed(firm, n_firms + 1, weights)[:n_firms]
 
 
 def by_cell(firm: np.ndarray, cells: np.ndarray, n_firms: int, weights: np.ndarray | None = None) -> np.ndarray:
     """Sum `weights` (or count) by firm × cell; firm index n_firms (prospects) is dropped."""
     size = (n_firms + 1) * N_CELLS
-    summed = np.bincount(firm * N_CELLS + cells, weights=weights, minlength=size)[: n_firms * N_CELLS]
-    return summed.reshape(n_firms, N_CELLS).astype(np.float64)
+    key = firm * N_CELLS + cells
+    summed_ = np.bincount(key, minlength=size).astype(np.float64) if weights is None else summed(key, size, weights)
+    return summed_[: n_firms * N_CELLS].reshape(n_firms, N_CELLS)
 
 
 def retention_spent(books: np.ndarray, planned: np.ndarray) -> np.ndarray:

@@ -16,9 +16,12 @@ computes, bit for bit, in fewer passes and without temporaries the size of the m
 Every formula is the one in ``marktsim.engine.rules``, inlined per customer
 (``numba.njit(inline="always")``; ``rules.where`` gets a scalar version here). What this
 module adds is the order of work: per-firm float64 sums accumulated customer by customer as
-``np.bincount`` does (carried across blocks, so blocking changes nothing), backlog row sums as
-numpy's pairwise sum, expm1 left to numpy, and no fast-math. Blocks of customers keep the
-temporaries small at any N (10⁷ customers need no array of 10⁷ floats beyond the state).
+``np.bincount`` does within each block of ``account.BLOCK`` customers (or movers), each block's
+sums apart and added in block order (``account.summed``, the numpy engine's order too), backlog
+row sums as numpy's pairwise sum, expm1 left to numpy, and no fast-math. Blocks of customers
+keep the temporaries small at any N (10⁷ customers need no array of 10⁷ floats beyond the
+state), and a ``Crew`` of threads runs each pass's blocks in parallel with the same bits on any
+number of threads (docs/model.md §3; ``config.threads_setting``).
 
 Importing this module imports numba (about 0.2 s) and the first call loads the cached machine
 code (about 0.3 s; compiling it takes about 10 s, once per machine and version of this module
@@ -29,8 +32,13 @@ and of ``rules``), so the model uses it only for work long enough to repay that
 from __future__ import annotations
 
 import hashlib
+import math
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numba
 import numpy as np
@@ -39,7 +47,7 @@ from numba.core import cgutils, types
 from numba.extending import intrinsic, overload
 
 from marktsim.engine import rules as r
-from marktsim.engine.account import Book, Cell, retention_spent
+from marktsim.engine.account import Book, Cell, blocks, in_block_order, retention_spent
 from marktsim.engine.network import Network
 from marktsim.engine.rules import ONE, ZERO
 from marktsim.engine.state import Columns
@@ -47,7 +55,6 @@ from marktsim.engine.switch import Moves
 from marktsim.engine.tick import Market, Plan, TickResult
 
 _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
-BLOCK = 1 << 16  # customers per block: the block's temporaries stay in the caches
 LEFT = 64  # added to a customer's opinion code (≤ 42) when it left its provider last tick
 # above this many customers the contacts' codes no longer sit in the caches: their reads are
 # prefetched this many contacts ahead (10⁷ customers: 27 → 10 ns per customer; below, it costs)
@@ -593,19 +600,93 @@ def close(lo, hi, state, terms, rules, cells, movers, start, books, cell_books):
     return j
 
 
-class CompiledEngine:
-    """The customers' tick with the compiled passes (``Engine``); the same bits as ``NumpyEngine``."""
+_POOLS: dict[int, ThreadPoolExecutor] = {}  # one pool per thread count, kept for the process's life
+_POOLS_LOCK = threading.Lock()
+os.register_at_fork(after_in_child=_POOLS.clear)  # a forked child has none of its parent's threads
 
-    def __init__(self, market: Market, revenue_potential: np.ndarray):
+
+def _apart(size: int, shape: tuple[int, ...], dtype: type = np.float64) -> np.ndarray:
+    """Zeros of shape (size, *shape) whose `size` parts lie 128 bytes or more apart: threads
+    adding into neighbouring blocks' sums then never write the same cache lines."""
+    if size == 1:
+        return np.zeros((1, *shape), dtype=dtype)
+    itemsize = np.dtype(dtype).itemsize
+    width = math.prod(shape)
+    stride = -(-(width * itemsize + 128) // 128) * 128 // itemsize
+    return np.zeros((size, stride), dtype=dtype)[:, :width].reshape((size, *shape))
+
+
+class Crew:
+    """The threads that run a pass's blocks (docs/model.md §3): the calling thread and
+    threads − 1 helpers take the next block in turn until none is left. A block's work writes
+    only its own customers and its own block's sums, and the blocks' sums are added in block
+    order, so which thread takes which block changes no bit. A block's uniforms (`draw`) are
+    drawn as it is taken, under the same lock, so they come in block order."""
+
+    def __init__(self, threads: int):
+        self.threads = threads
+
+    def spans(self, n: int) -> list[tuple[int, int]]:
+        """Spans [lo, hi) of n entries for work that sums nothing: ``blocks`` on one thread,
+        else a quarter of a block each, so that the threads finish a pass together."""
+        return blocks(n, 1 if self.threads == 1 else 4)
+
+    def each(self, work: Callable[..., Any], spans: list[tuple[int, int]],
+             draw: Callable[[int], np.ndarray] | None = None) -> list[Any]:
+        """work(b, lo, hi[, uniforms]) for every block b = [lo, hi); the results in block order.
+        An error in any block stops the others taking blocks and is raised here once every
+        thread has stopped."""
+        def args(b: int) -> tuple:
+            lo, hi = spans[b]
+            return (b, lo, hi) if draw is None else (b, lo, hi, draw(hi - lo))
+
+        if self.threads == 1 or len(spans) == 1:
+            return [work(*args(b)) for b in range(len(spans))]
+        results: list[Any] = [None] * len(spans)
+        order = iter(range(len(spans)))
+        lock = threading.Lock()
+        failed: list[BaseException] = []
+
+        def take() -> tuple | None:
+            with lock:
+                b = None if failed else next(order, None)
+                return None if b is None else args(b)
+
+        def run() -> None:
+            try:
+                while (taken := take()) is not None:
+                    results[taken[0]] = work(*taken)
+            except BaseException as error:
+                failed.append(error)
+
+        helpers = [_pool(self.threads - 1).submit(run) for _ in range(self.threads - 1)]
+        run()
+        wait(helpers)
+        if failed:
+            raise failed[0]
+        return results
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    """The process's pool of `threads` helper threads (made once, kept)."""
+    with _POOLS_LOCK:
+        pool = _POOLS.get(threads)
+        if pool is None:
+            pool = _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="marktsim")
+        return pool
+
+
+class CompiledEngine:
+    """The customers' tick with the compiled passes (``Engine``); the same bits as ``NumpyEngine``
+    on any number of threads (docs/model.md §3)."""
+
+    def __init__(self, market: Market, revenue_potential: np.ndarray, threads: int = 1):
         self.market = market
         self.revenue_potential = revenue_potential
-        n = market.n
-        size = min(n, BLOCK)
-        self.codes = np.empty(n, dtype=np.int8)
-        self.spend = np.empty(size, dtype=np.float32)
-        self.found = Found(np.empty(size, dtype=np.int64), np.empty(size, dtype=bool), np.zeros(1, dtype=np.int64))
+        self.codes = np.empty(market.n, dtype=np.int8)
         self.uniform = not market.firms.targeting.any()
         self._growth_table: np.ndarray | None = None
+        self.crew = Crew(threads if len(blocks(market.n)) > 1 else 1)
 
     def growth(self, largest_tenure: int, horizon: int = 0) -> np.ndarray:
         """Revenue growth with tenure (rules.loyalty_growth, by numpy) for tenures 0 … largest."""
@@ -614,47 +695,79 @@ class CompiledEngine:
             self._growth_table = r.loyalty_growth(tenure.astype(np.float32), self.market.rules)
         return self._growth_table
 
-    def blocks(self) -> list[tuple[int, int]]:
-        n = self.market.n
-        return [(lo, min(n, lo + BLOCK)) for lo in range(0, n, BLOCK)]
-
     def tick(self, columns: Columns, plan: Plan, generator: np.random.Generator) -> TickResult:
-        """§7.2–7.6 and §7.9 in passes over blocks of customers; the per-firm sums of the tick."""
+        """§7.2–7.6 and §7.9 in passes over blocks of customers, each block's sums apart and
+        added in block order (§3); the per-firm sums of the tick."""
         market, rules, terms = self.market, self.market.rules, self.market.firms
-        F, blocks = market.n_firms, self.blocks()
+        F, customers, crew = market.n_firms, blocks(market.n), self.crew
         state = State(columns.provider, columns.satisfaction, columns.bond, columns.tenure, columns.value,
                       columns.b2b, columns.units, columns.segment, columns.backlog, columns.known, columns.referred,
                       columns.propensity, columns.deal_prone, columns.contract, columns.won_incentive, columns.left)
-        books = np.zeros((len(Book), F))
-        cell_books = np.zeros((len(Cell), F, 6))
-        wait = state.backlog.shape[1]
+        size, wait = len(customers), state.backlog.shape[1]
+        sums = _apart(size, (len(Book), F))  # each block's per-firm sums
+        cell_sums = _apart(size, (len(Cell), F, 6))
         weights = state.value if self.uniform else self.revenue_potential  # read only when targeted
 
         # tally: customers, backlog and demand before serving; the rationing shares
-        tallies = Tallies(books, np.zeros((2, wait + 1, F + 1)), np.zeros(wait + 1, dtype=bool), np.zeros(F + 1),
-                          np.zeros(2, dtype=np.int64))
-        tallies.nonempty[0] = True
-        for lo, hi in blocks:
-            tally(lo, hi, state, terms, rules, self.uniform, weights, tallies)
-        two_groups = bool(tallies.flags[0])
-        share = ratios(tallies.demand, tallies.nonempty, np.asarray(plan.capacity, dtype=np.float64), two_groups)
+        tallies = Tallies(sums, _apart(size, (2, wait + 1, F + 1)), _apart(size, (wait + 1,), bool),
+                          _apart(size, (F + 1,)), _apart(size, (2,), np.int64))
+        tallies.nonempty[:, 0] = True
+
+        def tally_block(b: int, lo: int, hi: int) -> None:
+            tally(lo, hi, state, terms, rules, self.uniform, weights, Tallies(*[part[b] for part in tallies]))
+
+        crew.each(tally_block, customers)
+        books = in_block_order(sums)
+        two_groups = bool(tallies.flags[:, 0].max())
+        nonempty: np.ndarray = np.logical_or.reduce(tallies.nonempty, axis=0)
+        share = ratios(in_block_order(tallies.demand), nonempty, np.asarray(plan.capacity, dtype=np.float64),
+                       two_groups)
         retention = retention_spent(books, plan.retention)
-        total = np.append(books[Book.CUSTOMERS_START], 0.0) if self.uniform else tallies.weight_total
-        serving = Serving(two_groups, share, tallies.nonempty, self.growth(int(tallies.flags[1])), self.uniform,
-                          weights, r.spend_per_weight(total, retention))
+        total = (np.append(books[Book.CUSTOMERS_START], 0.0) if self.uniform
+                 else in_block_order(tallies.weight_total))
+        serving = Serving(two_groups, share, nonempty, self.growth(int(tallies.flags[:, 1].max())),
+                          self.uniform, weights, r.spend_per_weight(total, retention))
 
         # serve, experience, retain and the opinion codes, block by block
-        counts = np.zeros(2 * F + 1)
-        for lo, hi in blocks:
-            spend = self.spend[: hi - lo]
-            serve_and_experience(lo, hi, state, terms, rules, serving, market.cells, books, cell_books, spend)
-            retain_and_signal(lo, hi, state, rules, r.bond_gain(spend, rules), self.codes, counts)  # numpy's expm1
-        books[Book.PROMOTERS], books[Book.DETRACTORS] = counts[:F], counts[F: 2 * F]
+        counts = _apart(size, (2 * F + 1,))
+
+        def serve_block(b: int, lo: int, hi: int) -> None:
+            spend = np.empty(hi - lo, dtype=np.float32)
+            serve_and_experience(lo, hi, state, terms, rules, serving, market.cells, sums[b], cell_sums[b], spend)
+            retain_and_signal(lo, hi, state, rules, r.bond_gain(spend, rules), self.codes, counts[b])  # numpy's expm1
+
+        crew.each(serve_block, customers)
+        count = in_block_order(counts)
+        promoters, detractors = count[:F], count[F: 2 * F]
 
         # word of mouth and the decisions, block by block with each block's uniforms
-        promoters, detractors = counts[:F], counts[F: 2 * F]
+        deciding = self.deciding(columns, plan, promoters, detractors)
+
+        def decide_block(b: int, lo: int, hi: int, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            found = Found(np.empty(hi - lo, dtype=np.int64), np.empty(hi - lo, dtype=bool), np.zeros(1, np.int64))
+            word_of_mouth_and_decide(lo, hi, state, rules, deciding, u, found)
+            return found.who[: found.n[0]].copy(), found.intrinsic[: found.n[0]].copy()  # not the span's buffers
+
+        parts = crew.each(decide_block, crew.spans(market.n), draw=generator.random)  # no sums: any spans
+        moves = self.choose(state, deciding, generator, np.concatenate([q[0] for q in parts]),
+                            np.concatenate([q[1] for q in parts]))
+        mover_sums, mover_cells = self.move(state, moves)
+
+        # the sums at the end of the tick, tenure and CRM knowledge
+        def close_block(b: int, lo: int, hi: int) -> None:
+            start = int(np.searchsorted(moves.who, lo))
+            close(lo, hi, state, terms, rules, market.cells, moves.who, start, sums[b], cell_sums[b])
+
+        crew.each(close_block, customers)
+        books = in_block_order(sums) + mover_sums  # rows apart: + 0.0 changes nothing
+        books[Book.PROMOTERS], books[Book.DETRACTORS] = promoters, detractors
+        return TickResult(books, in_block_order(cell_sums) + mover_cells)
+
+    def deciding(self, columns: Columns, plan: Plan, promoters: np.ndarray, detractors: np.ndarray) -> Deciding:
+        """§7.5–7.6 This tick's pull terms: the global pull or the network, the rivals' pressure."""
+        market, rules = self.market, self.market.rules
+        F, network = market.n_firms, market.network
         speaks = ~((promoters == 0) & ((detractors == 0) | (rules.wom_negative == 0)))
-        network = market.network
         if network is None:
             global_pull = r.global_pull(promoters, detractors, market.n, rules)
             indptr, indices = np.zeros(1, np.int64), np.zeros(0, np.int32)
@@ -664,29 +777,27 @@ class CompiledEngine:
         protect, contagion = bool(rules.wom_protection > 0), bool(rules.contagion > 0)
         own_global = (promoters / market.n).astype(np.float32) if network is None else np.zeros(0, np.float32)
         left_global = np.float32(np.count_nonzero(columns.left) / market.n if network is None and contagion else 0.0)
-        deciding = Deciding(plan.pressure, float(plan.pressure.sum()), plan.offer, float(plan.offer.sum()), global_pull,
-                            indptr, indices, self.codes, speaks, market.saturated and F == 1, protect, contagion,
-                            own_global, left_global)
-        parts = []
-        for lo, hi in blocks:
-            u = generator.random(hi - lo)
-            self.found.n[0] = 0
-            word_of_mouth_and_decide(lo, hi, state, rules, deciding, u, self.found)
-            found = int(self.found.n[0])
-            parts.append((self.found.who[:found].copy(), self.found.intrinsic[:found].copy()))
-        moves = self.choose(state, deciding, generator, np.concatenate([q[0] for q in parts]),
-                            np.concatenate([q[1] for q in parts]))
+        return Deciding(plan.pressure, float(plan.pressure.sum()), plan.offer, float(plan.offer.sum()), global_pull,
+                        indptr, indices, self.codes, speaks, market.saturated and F == 1, protect, contagion,
+                        own_global, left_global)
+
+    def move(self, state: State, moves: Moves) -> tuple[np.ndarray, np.ndarray]:
+        """§7.6–7.7 Apply the moves; what they add to the books (rows WON … LOST_INCENTIVE) and
+        to the cells' LOST row, summed in blocks of movers (§3)."""
+        market, rules, F = self.market, self.market.rules, self.market.n_firms
         m = moves.who.shape[0]
         left_units, was = np.empty(m, np.float32), (np.empty(m, dtype=bool), np.empty(m, dtype=bool))
-        move(moves.who, moves.new, (moves.referred, moves.incentive), state, rules, left_units, was)
-        mover_books(moves.old, moves.new, (moves.referred, moves.incentive), moves.intrinsic, was, left_units,
-                    market.cells[moves.who], books, cell_books)
-
-        # the sums at the end of the tick, tenure and CRM knowledge
-        position = 0
-        for lo, hi in blocks:
-            position = close(lo, hi, state, terms, rules, market.cells, moves.who, position, books, cell_books)
-        return TickResult(books, cell_books)
+        won = (moves.referred, moves.incentive)
+        move(moves.who, moves.new, won, state, rules, left_units, was)
+        cells = market.cells[moves.who]
+        chunks = blocks(m)
+        sums, cell_sums = np.zeros((len(chunks), len(Book), F)), np.zeros((len(chunks), len(Cell), F, 6))
+        for c, (lo, hi) in enumerate(chunks):
+            part = slice(lo, hi)
+            mover_books(moves.old[part], moves.new[part], (moves.referred[part], moves.incentive[part]),
+                        moves.intrinsic[part], (was[0][part], was[1][part]), left_units[part], cells[part],
+                        sums[c], cell_sums[c])
+        return in_block_order(sums), in_block_order(cell_sums)
 
     def choose(self, state: State, deciding: Deciding, generator: np.random.Generator, movers: np.ndarray,
                intrinsic: np.ndarray) -> Moves:
@@ -696,7 +807,11 @@ class CompiledEngine:
         if market.network is None:
             pulls = np.repeat(deciding.global_pull[:, None], m, axis=1)
         else:
-            pulls = pull_of(movers, deciding, market.rules, F)
+            def pulls_of(b: int, lo: int, hi: int) -> np.ndarray:
+                return pull_of(movers[lo:hi], deciding, market.rules, F)
+
+            parts = self.crew.each(pulls_of, self.crew.spans(m))
+            pulls = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
         old = state.provider[movers]
         new = np.full(m, -1, dtype=np.int8)
         referred, incentive = np.zeros(m, dtype=bool), np.zeros(m, dtype=bool)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from marktsim.engine import rules as r
+from marktsim.engine.account import summed
 from marktsim.engine.rules import ONE, Rules
 
 
@@ -20,7 +21,7 @@ def retention_allocation(firm: np.ndarray, weight: np.ndarray | None, known: np.
         w = ONE
     else:
         w = np.where(firm < n_firms, weight, np.float32(0.0))
-        total = np.bincount(firm, weights=w, minlength=n_firms + 1)
+        total = summed(firm, n_firms + 1, w)
     per_weight = r.spend_per_weight(total, spend)
     return r.retention_spend(w, per_weight.take(firm), known, rules)
 

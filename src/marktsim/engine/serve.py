@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from marktsim.engine import rules as r
+from marktsim.engine.account import summed
 
 PRIORITIES = ("existing_first", "fifo", "new_first")
 
@@ -42,7 +43,7 @@ def serve(
         mask = None if group is None else (second == group)
         for a in ages:
             cell = cells[a] if mask is None else np.where(mask, cells[a], np.float32(0.0))
-            demand = np.bincount(firm, weights=cell, minlength=n_firms + 1)
+            demand = summed(firm, n_firms + 1, cell)
             with np.errstate(divide="ignore", invalid="ignore"):
                 share, remaining = r.ration(demand, remaining)
             part = r.served_part(cell, share.take(firm))

@@ -83,7 +83,7 @@ class NumpyEngine:
         for row, values in ((Book.CUSTOMERS_NEW, None), (Book.REVENUE, earned), (Book.DEMAND, col.units),
                             (Book.SERVED, served), (Book.EXPIRED, expired)):
             books[row] = per_firm(firm[new] if values is None else firm, F, values)
-        books[Book.REVENUE_INCENTIVE] = per_firm(firm[was_won_incentive], F, earned[was_won_incentive])
+        books[Book.REVENUE_INCENTIVE] = per_firm(firm, F, np.where(was_won_incentive, earned, np.float32(0.0)))
         for row, values in ((Book.CUSTOMERS, None), (Book.BACKLOG, waiting), (Book.SATISFACTION, col.satisfaction),
                             (Book.BOND, col.bond)):
             books[row] = per_firm(firm_end, F, values)

@@ -36,6 +36,7 @@ from marktsim.config import (
     plain,
     plain_raw,
     register_schema,
+    threads_setting,
     validate,
 )
 from marktsim.experiments import compose_cache, store
@@ -487,6 +488,7 @@ def main() -> None:
     """Console entry point: check the whole command first, then hand it to Hydra."""
     try:
         engine_setting()
+        threads_setting()
         problem = precheck(sys.argv[1:])
     except ConfigError as exc:
         problem = str(exc)

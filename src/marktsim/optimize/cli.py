@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from marktsim.analysis.stats import fmt_ci, markdown_table, mean_ci
-from marktsim.config import CONFIG_DIR, ConfigError, compose_config, engine_setting, plain, validate
+from marktsim.config import CONFIG_DIR, ConfigError, compose_config, engine_setting, plain, threads_setting, validate
 from marktsim.experiments import store
 from marktsim.extras import require
 from marktsim.optimize.answer import Answer, answer
@@ -316,6 +316,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         require("optimize", "marktsim-optimize")
         engine_setting()
+        threads_setting()
         folder = run(args)
     except (ConfigError, StudyError) as exc:
         print(f"marktsim-optimize: {exc}", file=sys.stderr)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
-from marktsim.config import SCHEMA, ConfigError, plain, plain_raw, validate
+from marktsim.config import SCHEMA, ConfigError, one_thread_in_workers, plain, plain_raw, validate
 
 STUDY = "marktsim"
 TUNABLE = ("targeting", "priority", "campaign")
@@ -125,6 +125,7 @@ def _replicate(args: tuple[dict, int]) -> tuple[int, float, float, float]:
     from marktsim.simulation import run_replicate
 
     container, r = args
+    one_thread_in_workers()
     cfg = OmegaConf.create(container)
     prepare_engine(cfg, runs=WORKER_RUNS)
     summary = run_replicate(cfg, r).summary
