@@ -719,7 +719,7 @@ class CompiledEngine:
         crew.each(tally_block, customers)
         books = in_block_order(sums)
         two_groups = bool(tallies.flags[:, 0].max())
-        nonempty: np.ndarray = np.logical_or.reduce(tallies.nonempty, axis=0)
+        nonempty = np.asarray(tallies.nonempty.any(axis=0))
         share = ratios(in_block_order(tallies.demand), nonempty, np.asarray(plan.capacity, dtype=np.float64),
                        two_groups)
         retention = retention_spent(books, plan.retention)
