@@ -7,6 +7,8 @@ rounding; each test first asserts that its terms really are non-zero.
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,6 +18,8 @@ from marktsim.model import MarketModel
 from marktsim.results import summary_table, timeseries_table
 
 from conftest import ENGINES
+
+ACCOUNT = importlib.import_module("marktsim.engine.account")  # the module (the package exports a function so named)
 
 CFG = ["market.n_customers=3000", "horizon=36", "firm.capacity_factor=0.9", "firm.capacity_policy=expand",
        "firm.onboarding_cost=40", "strategy.campaign_start=4", "strategy.campaign_length=4",
@@ -215,3 +219,27 @@ def test_account_computes_every_ratio_from_hand_made_sums():
         assert col(name).tolist() == b[book].tolist(), name
     assert col("lost_units").tolist() == (b[Book.EXPIRED] + b[Book.DROPPED_UNITS]).tolist()
     assert col("lost").tolist() == [0, 1, 3, 4, 0] and col("lost_poached").tolist() == [0, 0, 1, 4, 0]
+
+
+def test_sums_are_added_block_by_block(monkeypatch):
+    """§3 Each block summed from zero in index order, the blocks' sums added in order: here
+    that gives 0, where one sum over all four gives 1 (1 + 10¹⁶ rounds to 10¹⁶); by firm and
+    by cell alike, counts exact in any order; blocks of `split` times fewer entries for work
+    that sums nothing; one sum (a new array) when there is one block."""
+    monkeypatch.setattr(ACCOUNT, "BLOCK", 2)
+    firm, weights = np.zeros(4, dtype=np.intp), np.array([1.0, 1e16, -1e16, 1.0])
+    assert np.bincount(firm, weights=weights)[0] == 1.0
+    assert ACCOUNT.summed(firm, 1, weights)[0] == 0.0
+    assert ACCOUNT.per_firm(firm, 1, weights)[0] == 0.0
+    assert ACCOUNT.per_firm(firm, 1)[0] == 4.0  # counts: any order
+    cells = np.array([0, 0, 0, 0])
+    assert ACCOUNT.by_cell(firm, cells, 1, weights)[0, 0] == 0.0 and ACCOUNT.by_cell(firm, cells, 1)[0, 0] == 4.0
+    assert ACCOUNT.blocks(5) == [(0, 2), (2, 4), (4, 5)] and ACCOUNT.blocks(0) == [(0, 0)]
+    assert ACCOUNT.blocks(1) == [(0, 1)] and ACCOUNT.blocks(1, split=2) == [(0, 1)]
+    assert ACCOUNT.blocks(5, split=2) == [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)]
+    assert ACCOUNT.blocks(3, split=4) == [(0, 1), (1, 2), (2, 3)]  # at least one entry a span
+    parts = [np.array([1.0, 1e16]), np.array([1e16, -1e16]), np.array([-1e16, 1.0])]
+    np.testing.assert_array_equal(ACCOUNT.in_block_order(parts), [1.0 + 1e16 - 1e16, 1e16 - 1e16 + 1.0])
+    one = np.array([2.5, -0.0])
+    alone = ACCOUNT.in_block_order([one])
+    assert alone is not one and alone.tolist() == [2.5, -0.0]

@@ -94,19 +94,6 @@ def test_engines_agree_bit_for_bit(case, monkeypatch):
             _assert_same_bits(_state(reference), _state(fast))
 
 
-def test_sums_are_added_block_by_block(monkeypatch):
-    """§3 Each block summed from zero in index order, the blocks' sums added in order: here
-    that gives 0, where one sum over all four gives 1 (1 + 10¹⁶ rounds to 10¹⁶)."""
-    monkeypatch.setattr(ACCOUNT, "BLOCK", 2)
-    firm, weights = np.zeros(4, dtype=np.intp), np.array([1.0, 1e16, -1e16, 1.0])
-    assert np.bincount(firm, weights=weights)[0] == 1.0
-    assert ACCOUNT.summed(firm, 1, weights)[0] == 0.0
-    assert ACCOUNT.per_firm(firm, 1, weights)[0] == 0.0
-    assert ACCOUNT.per_firm(firm, 1)[0] == 4.0  # counts: any order
-    assert ACCOUNT.blocks(5) == [(0, 2), (2, 4), (4, 5)] and ACCOUNT.blocks(0) == [(0, 0)]
-    assert ACCOUNT.blocks(5, split=2) == [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)]
-
-
 def test_a_crew_returns_in_block_order_draws_in_block_order_and_stops_on_an_error():
     import threading
     import time
@@ -201,16 +188,20 @@ def test_auto_engine_without_compiled_loaded(tmp_path):
     assert out.stdout.split() == ["numpy", "False", "compiled"]
 
 
-@pytest.mark.parametrize("command,setting", [("marktsim", "engine"), ("marktsim-optimize", "engine"),
-                                             ("marktsim", "threads"), ("marktsim-optimize", "threads")])
+@pytest.mark.parametrize("command", ["marktsim", "marktsim-optimize", "marktsim-calibrate"])
+@pytest.mark.parametrize("setting", ["engine", "threads"])
 def test_a_bad_engine_setting_is_one_line_exit_2_nothing_written(tmp_path, command, setting):
     import os
     import subprocess
     import sys
     from pathlib import Path
 
+    data = Path(__file__).resolve().parents[1] / "data" / "fader_hardie_2007_regular.csv"  # read only
+    assert data.is_file()
     args = {"marktsim": ["horizon=1", "market.n_customers=100", f"results_dir={tmp_path / 'results'}"],
-            "marktsim-optimize": ["--study", str(tmp_path / "study"), "market.n_customers=100"]}[command]
+            "marktsim-optimize": ["--study", str(tmp_path / "study"), "market.n_customers=100"],
+            "marktsim-calibrate": ["--data", str(data), "--out", str(tmp_path / "fit"), "market.n_customers=100"],
+            }[command]
     variable, value, allowed = {"engine": (ENGINE_ENV, "fast", "auto, numpy, compiled"),
                                 "threads": ("MARKTSIM_THREADS", "0", "auto or a whole number >= 1")}[setting]
     proc = subprocess.run([str(Path(sys.executable).parent / command), *args], capture_output=True, text=True,

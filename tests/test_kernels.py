@@ -217,6 +217,7 @@ def test_count_codes_in_blocks_equals_a_direct_count(monkeypatch):
                 direct[codes[j], i] += 1
     np.testing.assert_array_equal(one_block, direct)
     np.testing.assert_array_equal(blocked, direct)
+    assert one_block.dtype == blocked.dtype == np.float32  # the counts' type on either path
 
 
 def test_prospects_adopt_and_choose_with_the_adoption_response():
@@ -342,3 +343,79 @@ def test_serve_returns_new_arrays_not_views_of_its_inputs():
     backlog[:] = 7.0
     for a, b in zip(before, (served, due, new_backlog, lost)):
         np.testing.assert_array_equal(a, b)
+
+
+def test_thresholds_of_a_monopolist_deal_prone_customers_and_prospects():
+    """§7.6 Exact cases of h and h + (1 − h)·π: a saturated market's monopolist's customers have
+    hazard 0 and reach 0 (nowhere to go), an unsaturated one's the churn hazard; a deal-prone
+    customer responds to a rival's incentive with r = 1, the others with r_0; a prospect's
+    pull Σ_k W_k is summed in float64 (0.5 + 2⁻²⁵ + 2⁻²⁵ in float32 would be 0.5)."""
+    from marktsim.engine.switch import thresholds
+
+    n = 8
+    one_firm = np.zeros(n, np.intp)
+    churn = rules_for(churn_base=0.05, churn_dissatisfaction=0.0, bond_protection=0.0, satisfaction_protection=0.0)
+    args = (one_firm, _columns(n, np.zeros(n, np.int8)), np.ones(n, f32), _plan(np.array([0.3])),
+            _talk(np.full((1, 1), 0.2, f32)))
+    hazard, reach = thresholds(*args, True, churn)
+    assert hazard.dtype == np.float32 and not hazard.any() and not reach.any()
+    hazard, reach = thresholds(*args, False, churn)
+    np.testing.assert_array_equal(hazard, np.full(n, 0.05, f32))
+    np.testing.assert_array_equal(reach, hazard)  # no rival: π = 0
+
+    flat = rules_for(incentive_response=0.25, churn_base=0.0, churn_dissatisfaction=0.0, bond_protection=0.0,
+                     satisfaction_protection=0.0)
+    col = _columns(n, np.zeros(n, np.int8))
+    col.deal_prone = np.arange(n) % 2 == 0
+    _, reach = thresholds(one_firm, col, np.ones(n, f32), _plan(np.zeros(2), np.array([0.0, 0.2])),
+                          _talk(np.zeros((2, 1), f32)), True, flat)
+    np.testing.assert_allclose(reach, np.where(col.deal_prone, 0.2, 0.25 * 0.2), rtol=1e-6)
+
+    prospects = np.full(n, 3, np.intp)  # firm index n_firms: no provider
+    wom = np.array([[0.5], [2.0**-25], [2.0**-25]], f32)
+    hazard, reach = thresholds(prospects, _columns(n, np.full(n, -1, np.int8)), np.ones(n, f32),
+                               _plan(np.zeros(3)), _talk(wom), False, flat)
+    assert not hazard.any()
+    np.testing.assert_array_equal(reach, np.full(n, 0.5 + 2.0**-24))
+
+
+def test_moves_carry_the_state_types():
+    """§1 Providers are int8 (−1: none) before and after a move, movers' indices ascending."""
+    rng = np.random.default_rng(2)
+    n = 2000
+    provider = (np.arange(n) % 3).astype(np.int8)
+    rules = rules_for(churn_base=0.05, churn_dissatisfaction=0.0, bond_protection=0.0, satisfaction_protection=0.0)
+    for saturated in (True, False):
+        moves = switch(rng, provider.astype(np.intp), _columns(n, provider), np.ones(n, f32),
+                       _plan(np.array([0.1, 0.1, 0.1])), _talk(np.zeros((3, 1), f32)), saturated, rules)
+        assert moves.who.size > 0 and np.all(np.diff(moves.who) > 0)
+        assert moves.old.dtype == np.int8 and moves.new.dtype == np.int8
+        assert moves.intrinsic.dtype == bool and moves.referred.dtype == bool and moves.incentive.dtype == bool
+        assert (moves.new == -1).any() != saturated  # leavers leave the category only when unsaturated
+
+
+def test_a_mover_with_no_pull_anywhere_goes_to_a_uniformly_drawn_rival():
+    """§7.6 A saturated market without switching noise: who leaves for intrinsic reasons while
+    no rival pulls goes to a rival drawn uniformly (never back, never as a referral or an
+    incentive win); beside them, deal-prone customers pulled by firm 2's incentive alone all go
+    there, as incentive wins (binomial standard errors)."""
+    rng = np.random.default_rng(9)
+    n, h, q = 40_000, 0.2, 0.1
+    provider = np.zeros(n, np.int8)
+    col = _columns(n, provider)
+    col.deal_prone = np.arange(n) % 2 == 1
+    rules = rules_for(incentive_response=0.0, churn_base=h, churn_dissatisfaction=0.0, bond_protection=0.0,
+                      satisfaction_protection=0.0, switch_noise=0.0)
+    moves = switch(rng, provider.astype(np.intp), col, np.ones(n, f32), _plan(np.zeros(3), np.array([0.0, 0.0, q])),
+                   _talk(np.zeros((3, 1), f32)), True, rules)
+    prone = col.deal_prone[moves.who]
+    plain, half = ~prone, n // 2
+    assert abs(plain.sum() - half * h) < 4 * math.sqrt(half * h * (1 - h))
+    assert moves.intrinsic[plain].all() and np.isin(moves.new[plain], [1, 2]).all()
+    assert abs((moves.new[plain] == 1).sum() - plain.sum() / 2) < 4 * math.sqrt(plain.sum() / 4)
+    assert not moves.referred.any() and not moves.incentive[plain].any()
+    reach = h + (1 - h) * q
+    assert abs(prone.sum() - half * reach) < 4 * math.sqrt(half * reach * (1 - reach))
+    assert (moves.new[prone] == 2).all() and moves.incentive[prone].all()
+    share = h / reach
+    assert abs(moves.intrinsic[prone].mean() - share) < 4 * math.sqrt(share * (1 - share) / prone.sum())

@@ -659,7 +659,8 @@ class Crew:
             except BaseException as error:
                 failed.append(error)
 
-        helpers = [_pool(self.threads - 1).submit(run) for _ in range(self.threads - 1)]
+        pool = _pool(self.threads - 1)
+        helpers = [pool.submit(run) for _ in range(self.threads - 1)]
         run()
         wait(helpers)
         if failed:
@@ -751,7 +752,7 @@ class CompiledEngine:
         parts = crew.each(decide_block, crew.spans(market.n), draw=generator.random)  # no sums: any spans
         moves = self.choose(state, deciding, generator, np.concatenate([q[0] for q in parts]),
                             np.concatenate([q[1] for q in parts]))
-        mover_sums, mover_cells = self.move(state, moves)
+        mover_sums, mover_cells = self.apply_moves(state, moves)
 
         # the sums at the end of the tick, tenure and CRM knowledge
         def close_block(b: int, lo: int, hi: int) -> None:
@@ -781,7 +782,7 @@ class CompiledEngine:
                         indptr, indices, self.codes, speaks, market.saturated and F == 1, protect, contagion,
                         own_global, left_global)
 
-    def move(self, state: State, moves: Moves) -> tuple[np.ndarray, np.ndarray]:
+    def apply_moves(self, state: State, moves: Moves) -> tuple[np.ndarray, np.ndarray]:
         """§7.6–7.7 Apply the moves; what they add to the books (rows WON … LOST_INCENTIVE) and
         to the cells' LOST row, summed in blocks of movers (§3)."""
         market, rules, F = self.market, self.market.rules, self.market.n_firms

@@ -26,7 +26,8 @@ class Network:
 
     def count_codes(self, codes: np.ndarray, n_codes: int) -> np.ndarray:
         """For each customer and each code c < n_codes, how many of its contacts carry code c
-        (exact integers, shape (n_codes, N)); codes ≥ n_codes are not counted.
+        (exact integers, shape (n_codes, N)); every code lies in 0 … n_codes, and code n_codes
+        (silent) is not counted.
 
         One bincount over (customer, code) pairs per block of customers, each block's table
         (customers × (n_codes + 1)) at most 2²⁰ entries: the work is one pass over the
@@ -61,7 +62,7 @@ class Network:
             from marktsim.engine.rules import inverse_degree
 
             degree = np.diff(self.indptr).astype(np.float32) if self.degree is None else self.degree
-            with np.errstate(divide="ignore", invalid="ignore"):
+            with np.errstate(divide="ignore"):  # 1/0 for a customer without contacts, not taken
                 self._inverse_degree = inverse_degree(degree).astype(np.float32)
         return self._inverse_degree
 
