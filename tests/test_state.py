@@ -113,6 +113,20 @@ def test_abc_segments_are_the_top_20_and_next_30_percent(n):
     assert abc_segments(np.ones(5)).tolist() == [0, 1, 2, 2, 2]  # round(2.5) = 2: one B
 
 
+def test_abc_segments_and_allocation_break_ties_in_index_order():
+    """§1 Among equal values the lower index comes first, also where numpy's default sort would
+    reorder them (several tied values, more than 16 entries)."""
+    values = np.tile([1.0, 2.0, 3.0], 40)  # 40 of each: A = 24 of the 3s, B = the other 16 and 20 of the 2s
+    segment = abc_segments(values)
+    threes, twos = np.flatnonzero(values == 3.0), np.flatnonzero(values == 2.0)
+    assert (segment[threes[:24]] == 0).all() and (segment[threes[24:]] == 1).all()
+    assert (segment[twos[:20]] == 1).all() and (segment[twos[20:]] == 2).all() and (segment[values == 1.0] == 2).all()
+    shares = np.tile([2.0, 1.0, 1.0], 20) / 80  # ×12: 20 remainders of 0.3, 40 of 0.15; 12 units to give
+    expected = np.zeros(60, dtype=np.int64)
+    expected[np.arange(0, 60, 3)[:12]] = 1  # the first twelve of the larger remainders
+    assert allocate_counts(12, shares).tolist() == expected.tolist()
+
+
 def test_allocate_counts_gives_the_rest_to_the_largest_remainders():
     """§1 floor(total·share) each, then one more for the largest remainders (ties: first)."""
     assert allocate_counts(10, np.array([0.12, 0.47, 0.41])).tolist() == [1, 5, 4]
