@@ -80,7 +80,7 @@ mutation: $(BIN)/.installed-test
 	$(BIN)/python -m pip install --quiet "mutmut>=3.3,<4"
 	@# mutmut keeps which tests cover which function from its last statistics run: a function or a
 	@# test added since would be "no tests", so new sources or tests make it collect them again
-	@if [ -f mutants/mutmut-stats.json ] && [ -n "$$(find src tests pyproject.toml -newer mutants/mutmut-stats.json -name '*.py' -o -newer mutants/mutmut-stats.json -name '*.toml' | head -1)" ]; then \
+	@if [ -f mutants/mutmut-stats.json ] && [ -n "$$(find src tests pyproject.toml -newer mutants/mutmut-stats.json \( -name '*.py' -o -name '*.toml' \) | head -1)" ]; then \
 		rm mutants/mutmut-stats.json; fi
 	MARKTSIM_TEST_ENGINES=numpy MARKTSIM_ENGINE=numpy $(BIN)/mutmut run --max-children $(CORES) $(MODULES)
 	$(BIN)/python tests/mutation_table.py --survivors

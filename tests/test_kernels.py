@@ -345,6 +345,11 @@ def test_serve_returns_new_arrays_not_views_of_its_inputs():
         np.testing.assert_array_equal(a, b)
 
 
+def _flat(**customers):
+    """Rules without dissatisfaction churn or protection (σ = 1), with `customers` changed."""
+    return rules_for(churn_dissatisfaction=0.0, bond_protection=0.0, satisfaction_protection=0.0, **customers)
+
+
 def test_thresholds_of_a_monopolist_deal_prone_customers_and_prospects():
     """§7.6 Exact cases of h and h + (1 − h)·π: a saturated market's monopolist's customers have
     hazard 0 and reach 0 (nowhere to go), an unsaturated one's the churn hazard; a deal-prone
@@ -354,7 +359,7 @@ def test_thresholds_of_a_monopolist_deal_prone_customers_and_prospects():
 
     n = 8
     one_firm = np.zeros(n, np.intp)
-    churn = rules_for(churn_base=0.05, churn_dissatisfaction=0.0, bond_protection=0.0, satisfaction_protection=0.0)
+    churn = _flat(churn_base=0.05)
     args = (one_firm, _columns(n, np.zeros(n, np.int8)), np.ones(n, f32), _plan(np.array([0.3])),
             _talk(np.full((1, 1), 0.2, f32)))
     hazard, reach = thresholds(*args, True, churn)
@@ -363,8 +368,7 @@ def test_thresholds_of_a_monopolist_deal_prone_customers_and_prospects():
     np.testing.assert_array_equal(hazard, np.full(n, 0.05, f32))
     np.testing.assert_array_equal(reach, hazard)  # no rival: π = 0
 
-    flat = rules_for(incentive_response=0.25, churn_base=0.0, churn_dissatisfaction=0.0, bond_protection=0.0,
-                     satisfaction_protection=0.0)
+    flat = _flat(incentive_response=0.25, churn_base=0.0)
     col = _columns(n, np.zeros(n, np.int8))
     col.deal_prone = np.arange(n) % 2 == 0
     _, reach = thresholds(one_firm, col, np.ones(n, f32), _plan(np.zeros(2), np.array([0.0, 0.2])),
@@ -384,7 +388,7 @@ def test_moves_carry_the_state_types():
     rng = np.random.default_rng(2)
     n = 2000
     provider = (np.arange(n) % 3).astype(np.int8)
-    rules = rules_for(churn_base=0.05, churn_dissatisfaction=0.0, bond_protection=0.0, satisfaction_protection=0.0)
+    rules = _flat(churn_base=0.05)
     for saturated in (True, False):
         moves = switch(rng, provider.astype(np.intp), _columns(n, provider), np.ones(n, f32),
                        _plan(np.array([0.1, 0.1, 0.1])), _talk(np.zeros((3, 1), f32)), saturated, rules)
@@ -404,8 +408,7 @@ def test_a_mover_with_no_pull_anywhere_goes_to_a_uniformly_drawn_rival():
     provider = np.zeros(n, np.int8)
     col = _columns(n, provider)
     col.deal_prone = np.arange(n) % 2 == 1
-    rules = rules_for(incentive_response=0.0, churn_base=h, churn_dissatisfaction=0.0, bond_protection=0.0,
-                      satisfaction_protection=0.0, switch_noise=0.0)
+    rules = _flat(incentive_response=0.0, churn_base=h, switch_noise=0.0)
     moves = switch(rng, provider.astype(np.intp), col, np.ones(n, f32), _plan(np.zeros(3), np.array([0.0, 0.0, q])),
                    _talk(np.zeros((3, 1), f32)), True, rules)
     prone = col.deal_prone[moves.who]
