@@ -64,7 +64,8 @@ def engine(request, monkeypatch):
 # Order of a run: the formula and bookkeeping unit tests first, the statistical comparison with
 # the per-agent reference (about a minute) last, so that a run stopped at its first failure
 # (`pytest -x`, as mutation testing runs it) stops early when a quick test already fails.
-_FIRST = ("tests/test_rules.py", "tests/test_state.py", "tests/test_kernels.py", "tests/test_books.py", "tests/test_policies.py")
+_FIRST = ("tests/test_rules.py", "tests/test_state.py", "tests/test_kernels.py", "tests/test_books.py", "tests/test_results.py",
+          "tests/test_config_messages.py", "tests/test_policies.py")
 _LAST = ("tests/test_reference.py",)
 
 

@@ -27,9 +27,11 @@ CFG = ["market.n_customers=3000", "horizon=36", "firm.capacity_factor=0.9", "fir
        "strategy.incentive_share=0.2", "customers.deal_prone_share=0.3"]
 
 
-@pytest.fixture(scope="module", params=ENGINES)
+@pytest.fixture(params=ENGINES)
 def run(request):
-    """One run per engine (numpy kernels, compiled passes), shared by the tests of this module."""
+    """One run per engine (numpy kernels, compiled passes) for each test: not shared by the
+    module's tests, because mutmut runs a mutant only against the tests that called the mutated
+    function, and a shared run would be called by the first test alone."""
     if request.param == "compiled":
         pytest.importorskip("numba")
     cfg = load_config(CFG)

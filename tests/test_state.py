@@ -22,7 +22,7 @@ ADOPTED = 0.8
 CRM = np.array([True, False, True])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # per test, not per module: mutmut runs a mutant only against the tests that called it
 def initial() -> Columns:
     return initial_columns(np.random.default_rng(11), N, SHARES, ADOPTED, CUSTOMERS, CRM)
 
