@@ -25,6 +25,7 @@ from marktsim.results import (
 from conftest import run
 
 FIRMS = ("focal", "rival_9", "rival_10")  # an order that sorting the names would change
+SUMMARY_COUNTS = ("won", "won_by_wom", "lost", "won_incentive", "final_customers")  # stored as integers
 
 
 def _records(ticks: int, seed: int = 1) -> np.ndarray:
@@ -132,7 +133,7 @@ def test_summary_row_layout_and_hand_made_totals():
         assert row.final_share == records[-1, f, M["share"]]
         churn = records[:, f, M["churn_rate"]].mean()
         assert row.churn_annual == pytest.approx(1 - (1 - churn) ** 12, rel=1e-14)
-    for name in ("won", "won_by_wom", "lost", "won_incentive", "final_customers"):
+    for name in SUMMARY_COUNTS:
         assert summary[name].dtype == np.int64, name
 
 
@@ -199,8 +200,7 @@ def test_summary_columns_are_integers_or_floats():
     for summary in (_summary(_records(3)), _summary(_zero(_records(3), "acquisition_spend", "retention_spend",
                                                             "incentive_spend", "won", "customers_incentive"))):
         for name in SUMMARY_COLUMNS:
-            integer = name in ("won", "won_by_wom", "lost", "won_incentive", "final_customers")
-            assert summary[name].dtype == (np.int64 if integer else np.float64), name
+            assert summary[name].dtype == (np.int64 if name in SUMMARY_COUNTS else np.float64), name
 
 
 def test_summary_of_no_ticks_is_zero_totals_and_nan_ratios():
