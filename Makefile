@@ -6,6 +6,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO_ARGS ?= hydra/launcher=joblib
+CORES  ?= $(shell nproc 2>/dev/null || echo 2)
+TEST_WORKERS ?= $(CORES)
 # a Python 3.12 for the second test run (Mesa 3.4+ lines); empty when none is installed
 PY312  ?= $(shell for p in $$HOME/.pyenv/versions/3.12*/bin/python3.12 /usr/local/bin/python3.12 /usr/bin/python3.12 $$(command -v python3.12); do "$$p" -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && { echo "$$p"; break; }; done)
 
@@ -31,8 +33,10 @@ demo: $(BIN)/.installed-core
 
 test: test-main test-py312
 
+# one pytest worker per core (pytest-xdist), each test file on one worker so that a file's
+# shared runs are made once; TEST_WORKERS=0 runs the suite in this process, in order
 test-main: $(BIN)/.installed-test
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
 test-py312:
 	@if [ -z "$(PY312)" ]; then \
@@ -75,7 +79,6 @@ studies: $(BIN)/.installed-all
 # engine (pyproject.toml [tool.mutmut]); incremental: a rerun tests only what changed. Per module:
 #   make mutation MODULES="marktsim.engine.rules*"      Report: tests/MUTATION.md
 MODULES ?=
-CORES ?= $(shell nproc 2>/dev/null || echo 2)
 mutation: $(BIN)/.installed-test
 	$(BIN)/python -m pip install --quiet "mutmut>=3.3,<4"
 	@# mutmut keeps which tests cover which function from its last statistics run: a function or a

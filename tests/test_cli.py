@@ -129,6 +129,8 @@ def test_sweep_sequential_and_joblib_give_identical_results(tmp_path):
         (["-m", "market.n_customers=100,0"], "market.n_customers = 0"),
         (["experiment=nonsense"], "experiment/nonsense"),
         (["market.initial_shares=[0.9,0.9,0.1,0.1]"], "sums to"),
+        (["market.initial_shares=[0.5,x]"], "market.initial_shares = [0.5,x] has the wrong type"),
+        (["-m", "seed=0,1", "firm.budget=a=b"], "override 'firm.budget=a=b' cannot be read"),
     ],
 )
 def test_bad_input_fails_with_one_line_and_leaves_no_job_folder(tmp_path, args, fragment):

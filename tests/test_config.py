@@ -195,6 +195,8 @@ def test_validation_that_reuses_configs_gives_what_validation_from_scratch_gives
 def test_config_yaml_is_omegaconfs_text():
     """config.yaml is written by libyaml (config.config_yaml): the text OmegaConf.to_yaml gives,
     for every experiment and every variant above, and for strings that need quoting."""
+    from hydra.types import RunMode
+
     from marktsim.config import compose_config, config_yaml
 
     experiments = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))
@@ -203,6 +205,8 @@ def test_config_yaml_is_omegaconfs_text():
     configs += [validate(compose_config(v)) for v in VARIANTS]
     odd = ["true", "1e3", "0.5", "null", "a: b", "#x", "", " lead", "ä ö", "a b " * 40, "$x", "key=0:1"]
     configs.append(OmegaConf.create({"names": odd, **{f"k{i}": text for i, text in enumerate(odd)}}))
+    # and any config: interpolations resolved, enums by name (as Hydra's own nodes hold them), keys in their order
+    configs.append(OmegaConf.create({"z": 1, "ref": "${names}", "names": ["a", "b"], "mode": RunMode.MULTIRUN}))
     for cfg in configs:
         assert config_yaml(cfg) == OmegaConf.to_yaml(cfg, resolve=True)
 
@@ -264,6 +268,35 @@ def test_threads_setting(monkeypatch):
         threads_setting(0)
     with pytest.raises(ConfigError, match="^invalid setting: threads = True;"):
         threads_setting(True)
+
+
+def test_usable_cores_are_the_affinity_at_most_omp_num_threads(monkeypatch):
+    """§3: the cores this process may run on are its CPU affinity (a SLURM or container
+    allotment, fewer than the machine's), else the machine's count (else 1); OMP_NUM_THREADS
+    caps them when it is a whole number >= 1 (0 or text: no cap)."""
+    from marktsim.config import usable_cores
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 3, 5}, raising=False)
+    assert usable_cores() == 3
+    for limit, cores in (("2", 2), ("1", 1), ("16", 3), ("0", 3), ("", 3), ("two", 3), ("-1", 3)):
+        monkeypatch.setenv("OMP_NUM_THREADS", limit)
+        assert usable_cores() == cores, limit
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    monkeypatch.delattr(os, "sched_getaffinity")  # macOS, Windows
+    assert usable_cores() == 8
+    monkeypatch.setattr(os, "cpu_count", lambda: None)  # count unknown
+    assert usable_cores() == 1
+
+
+def test_plain_resolves_and_plain_raw_keeps_interpolations():
+    from marktsim.config import compose_config, plain, plain_raw
+
+    composed = compose_config(["market.n_customers=400"])
+    assert plain_raw(composed)["firm"]["budget"] == "${derived:budget}"
+    assert plain(composed)["firm"]["budget"] == pytest.approx(load_config(["market.n_customers=400"]).firm.budget)
+    assert isinstance(plain(composed)["firm"]["budget"], float)
 
 
 def test_workers_of_parallel_sweeps_run_one_thread(monkeypatch):

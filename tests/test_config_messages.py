@@ -10,6 +10,7 @@ import math
 import pytest
 
 from marktsim.config import (
+    SCHEMA,
     ConfigError,
     Factor,
     check_change,
@@ -18,8 +19,11 @@ from marktsim.config import (
     load_config,
     parameter_table,
     parse_factor,
+    omegaconf_error,
     plain,
+    plain_raw,
     show_value,
+    unknown_key,
     validate,
 )
 
@@ -181,6 +185,115 @@ def test_unknown_and_foreign_inputs_are_one_line():
     with pytest.raises(ConfigError) as err:
         plain([1, 2])
     assert str(err.value) == "invalid config: list given; allowed: a mapping of config keys"
+    with pytest.raises(ConfigError) as err:
+        plain_raw("x")
+    assert str(err.value) == "invalid config: str given; allowed: a mapping of config keys"
+
+
+def test_unknown_keys_are_matched_within_their_own_section():
+    """The keys suggested for an unknown key are its own section's (a top-level key's: the
+    top-level keys), at most three, the closest first; without a close one, the section's keys."""
+    assert str(unknown_key("hoizon")) == "invalid config: unknown key hoizon; did you mean horizon?"
+    assert str(unknown_key("market.n_")) == ("invalid config: unknown key market.n_; did you mean market.network or "
+                                            "market.n_customers or market.n_competitors?")
+    firm_keys = [key for key in SCHEMA if key.startswith("firm.")]
+    assert len(firm_keys) > 3
+    # market.n_customers is the closest key, but in another section
+    assert (str(unknown_key("firm.n_customers"))
+            == "invalid config: unknown key firm.n_customers; did you mean firm.expand_step?")
+    head, listed = str(unknown_key("firm.zzzz_q")).split("; known keys here: ")
+    assert head == "invalid config: unknown key firm.zzzz_q" and listed.split(", ") == firm_keys
+    top = [key for key in SCHEMA if "." not in key]
+    assert str(unknown_key("zzz")) == f"invalid config: unknown key zzz; known keys here: {', '.join(top)}"
+
+
+SYNTAX = "key=value, +key=value, ~key or group=option (Hydra's override syntax)"
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["horizon=abc"], "invalid config: horizon = abc is not an integer; allowed: an integer in [1, 100000]"),
+    (["market.n_customers=1.5e3"], "invalid config: market.n_customers = 1.5e3 is not an integer; allowed: an integer "
+                                   "in [1, 10000000]"),
+    (["firm.budget=abc"], "invalid config: firm.budget = abc has the wrong type (Value 'abc' of type 'str' could not "
+                          "be converted to Float); allowed: a number in [0, inf]"),
+    (["firm.budget='a=b c'"], "invalid config: firm.budget = 'a=b c' has the wrong type (Value 'a=b c' of type 'str' "
+                              "could not be converted to Float); allowed: a number in [0, inf]"),
+    (["market.initial_shares=[0.5,x]"], "invalid config: market.initial_shares = [0.5,x] has the wrong type (Value 'x' "
+                                        "of type 'str' could not be converted to Float); allowed: null or a list of "
+                                        "numbers >= 0 summing to 1"),
+    (["hoizon=3"], "invalid config: unknown key hoizon; did you mean horizon?"),
+    (["market.size=3"], "invalid config: unknown key market.size; did you mean market.saturated or market.network or "
+                        "market.n_customers?"),
+    (["firm.budget=a=b"], "invalid config: override 'firm.budget=a=b' cannot be read (mismatched input '=' expecting "
+                          f"<EOF>); allowed: {SYNTAX}"),
+    (["horizon=3", "seed=["], f"invalid config: override 'seed=[' cannot be read (no viable alternative at input '['); "
+                              f"allowed: {SYNTAX}"),
+    (["customers=nope"], "invalid config: In 'config': Could not find 'customers/nope'"),
+])
+def test_an_override_hydra_rejects_is_one_line(overrides, message):
+    """What Hydra and OmegaConf refuse while composing (a value of the wrong type, an unknown
+    key, an override that cannot be parsed, an unknown option of a group), as the project's one
+    line: the key, the value as typed, what is allowed."""
+    with pytest.raises(ConfigError) as err:
+        load_config(overrides)
+    assert str(err.value) == message
+
+
+def test_omegaconfs_own_errors_are_one_line():
+    """OmegaConf's errors raised directly (no Hydra around them: the key on the error itself, no
+    cause), with and without the override that caused them; an error without text by its type."""
+    from omegaconf import OmegaConf
+
+    from marktsim.schema import Config
+
+    cfg = OmegaConf.structured(Config)
+    errors = []
+    for wrong in (lambda: setattr(cfg.firm, "budget", "abc"), lambda: setattr(cfg, "horizon", "abc"),
+                  lambda: cfg.firm.budgett):
+        with pytest.raises(Exception) as err:
+            wrong()
+        assert err.value.__cause__ is None
+        errors.append(err.value)
+    budget, horizon, budgett = errors
+    float_type = "has the wrong type (Value 'abc' of type 'str' could not be converted to Float)"
+    assert (str(omegaconf_error(budget))
+            == f"invalid config: firm.budget = ? {float_type}; allowed: a number in [0, inf]")
+    assert (str(omegaconf_error(budget, "firm.budget=abc"))
+            == f"invalid config: firm.budget = abc {float_type}; allowed: a number in [0, inf]")
+    assert (str(omegaconf_error(budget, "firm.budget"))
+            == f"invalid config: firm.budget = ? {float_type}; allowed: a number in [0, inf]")
+    assert (str(omegaconf_error(horizon, "horizon=abc"))
+            == "invalid config: horizon = abc is not an integer; allowed: an integer in [1, 100000]")
+    assert str(omegaconf_error(budgett)) == ("invalid config: unknown key firm.budgett; did you mean firm.budget or "
+                                             "firm.budget_share or firm.targeting?")
+    assert str(omegaconf_error(ValueError())) == "invalid config: ValueError"
+    assert str(omegaconf_error(ValueError("first\nsecond"))) == "invalid config: first"
+
+
+def test_the_config_tree_is_found(tmp_path, monkeypatch):
+    """The config tree: MARKTSIM_CONFIG_DIR if set; else the one installed with the package
+    (marktsim/_configs), else the source checkout's (configs/ two levels above marktsim/),
+    whichever holds a config.yaml; else one line naming where it looked."""
+    from marktsim import config
+
+    monkeypatch.setenv("MARKTSIM_CONFIG_DIR", str(tmp_path / "mine" / ".." / "own"))
+    assert config._find_config_dir() == tmp_path / "own"
+    monkeypatch.delenv("MARKTSIM_CONFIG_DIR")
+    package = tmp_path / "src" / "marktsim"
+    package.mkdir(parents=True)
+    monkeypatch.setattr(config, "__file__", str(package / "config.py"))
+    with pytest.raises(ConfigError) as err:
+        config._find_config_dir()
+    assert str(err.value) == f"marktsim: no config tree found next to {package} (set MARKTSIM_CONFIG_DIR)"
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "other.yaml").write_text("")
+    (package / "_configs").mkdir()
+    with pytest.raises(ConfigError):  # folders without a config.yaml are not config trees
+        config._find_config_dir()
+    (tmp_path / "configs" / "config.yaml").write_text("")
+    assert config._find_config_dir() == tmp_path / "configs"
+    (package / "_configs" / "config.yaml").write_text("")
+    assert config._find_config_dir() == package / "_configs"
 
 
 @pytest.mark.parametrize("spec, message", [
@@ -190,6 +303,7 @@ def test_unknown_and_foreign_inputs_are_one_line():
                           "fifo, new_first"),
     ("firm.budget=a:1", "invalid factor 'firm.budget=a:1': low:high must be two numbers"),
     ("firm.budget=0:1:2", "invalid factor 'firm.budget=0:1:2': low:high must be two numbers"),
+    ("firm.budget=0:1=2", "invalid factor 'firm.budget=0:1=2': low:high must be two numbers"),
     ("firm.budget=1:1", "invalid factor 'firm.budget=1:1': low must be below high"),
     ("firm.budget=-1:1", "invalid factor 'firm.budget=-1:1': firm.budget = -1 is out of range; allowed: a number in "
                          "[0, inf]"),
@@ -229,6 +343,7 @@ def test_job_keys():
     assert job_key("x=a/b c") == replaced and job_key("x=a_b_c") == "x=a_b_c" != replaced
     hidden = job_key(".x=1")
     assert hidden.startswith("x=1~") and hidden != job_key("x=1")
+    assert job_key("..X=1").startswith("X=1~")  # only the leading dots go
     assert len(job_key("k=" + "v" * 198)) == 200 and "~" not in job_key("k=" + "v" * 198)
     long = job_key("k=" + "v" * 199)
     assert len(long) == 180 + 1 + 10 and long[:180] == ("k=" + "v" * 199)[:180]

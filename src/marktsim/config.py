@@ -197,12 +197,9 @@ WEIGHT_MAX = 1e6  # the largest relative weight a floats3 key (A:B:C weights) ac
 
 
 def _fail(key: str, value: Any, problem: str) -> ConfigError:
-    allowed = SCHEMA[key].allowed() if key in SCHEMA else ""
+    """The one line of a schema key's bad value: the key, the value, the problem, what is allowed."""
     shown = "null" if value is None else repr(value)
-    msg = f"invalid config: {key} = {shown} {problem}"
-    if allowed:
-        msg += f"; allowed: {allowed}"
-    return ConfigError(msg)
+    return ConfigError(f"invalid config: {key} = {shown} {problem}; allowed: {SCHEMA[key].allowed()}")
 
 
 ENGINES = ("auto", "numpy", "compiled")
@@ -463,16 +460,35 @@ def omegaconf_error(exc: BaseException, override: str | None = None) -> ConfigEr
     key = getattr(cause, "full_key", None) or getattr(exc, "full_key", None)
     text = _first_line(exc)
     if override is None:
-        match = re.search(r"override '?([^' ]+?)'?$", text) or re.search(r"override (\S+)", text)
+        # Hydra's texts: "Could not override 'key'." and "Error merging override key=value"
+        match = re.search(r"override '([^']+)'", text) or re.search(r"override (.+)$", text)
         override = match.group(1) if match else None
     if isinstance(cause, (ConfigKeyError, ConfigAttributeError)) and key:
         return unknown_key(str(key))
-    if key and str(key) in SCHEMA:
+    name = re.sub(r"(\[\d+\])+$", "", str(key)) if key else ""  # a list's element is checked as its list
+    if name in SCHEMA:
         value = override.split("=", 1)[1] if override and "=" in override else None
-        problem = "is not an integer" if SCHEMA[str(key)].kind == "int" else f"has the wrong type ({_first_line(cause)})"
+        problem = "is not an integer" if SCHEMA[name].kind == "int" else f"has the wrong type ({_first_line(cause)})"
         shown = "?" if value is None else value
-        return ConfigError(f"invalid config: {key} = {shown} {problem}; allowed: {SCHEMA[str(key)].allowed()}")
+        return ConfigError(f"invalid config: {name} = {shown} {problem}; allowed: {SCHEMA[name].allowed()}")
     return ConfigError(f"invalid config: {text}")
+
+
+OVERRIDE_SYNTAX = "key=value, +key=value, ~key or group=option (Hydra's override syntax)"
+
+
+def unreadable_override(overrides: Sequence[str], exc: BaseException) -> ConfigError:
+    """The one line for overrides Hydra cannot parse: the first one that fails on its own."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser = OverridesParser.create()
+    for override in overrides:
+        try:
+            parser.parse_overrides([override])
+        except Exception as own:  # noqa: BLE001 - Hydra's parser raises several kinds
+            return ConfigError(f"invalid config: override {override!r} cannot be read ({_first_line(own)}); "
+                               f"allowed: {OVERRIDE_SYNTAX}")
+    return ConfigError(f"invalid config: overrides cannot be read ({_first_line(exc)}); allowed: {OVERRIDE_SYNTAX}")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -634,7 +650,7 @@ def composer(config_dir: str | Path | None = None) -> Iterator[Callable[..., Dic
     composes; composing many configs in one ``with`` block initialises Hydra once."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
-    from hydra.errors import HydraException
+    from hydra.errors import HydraException, OverrideParseException
     from omegaconf.errors import OmegaConfBaseException
 
     register_schema()
@@ -650,6 +666,8 @@ def composer(config_dir: str | Path | None = None) -> Iterator[Callable[..., Dic
         overrides = [overrides] if isinstance(overrides, str) else list(overrides)
         try:
             return compose(config_name="config", overrides=search + overrides, return_hydra_config=hydra_node)
+        except OverrideParseException as exc:
+            raise unreadable_override(overrides, exc) from None
         except (HydraException, OmegaConfBaseException) as exc:
             raise omegaconf_error(exc) from None
 

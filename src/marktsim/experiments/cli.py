@@ -37,6 +37,7 @@ from marktsim.config import (
     plain_raw,
     register_schema,
     threads_setting,
+    unreadable_override,
     validate,
 )
 from marktsim.experiments import compose_cache, store
@@ -402,12 +403,16 @@ def precheck(args: list[str]) -> str | None:
         return None
     args, config_dir = plain_args
     from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import OverrideParseException
 
     overrides = [a for a in args if a not in _PASSTHROUGH]
     task = [o for o in overrides if not o.lstrip("+~").startswith("hydra")]
     parser = OverridesParser.create()
     try:
         parsed = parser.parse_overrides(task)
+    except OverrideParseException as exc:
+        return str(unreadable_override(task, exc))
+    try:
         first = [f"{p.get_key_element()}={next(iter(p.sweep_string_iterator()))}" if p.is_sweep_override() else o
                  for p, o in zip(parsed, task)]
         with composer(config_dir) as compose:
