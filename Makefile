@@ -36,7 +36,7 @@ test: test-main test-py312
 # one pytest worker per core (pytest-xdist), each test file on one worker so that a file's
 # shared runs are made once; TEST_WORKERS=0 runs the suite in this process, in order
 test-main: $(BIN)/.installed-test
-	$(BIN)/python -m pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+	$(BIN)/python -m pytest --durations=25 $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
 test-py312:
 	@if [ -z "$(PY312)" ]; then \

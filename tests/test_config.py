@@ -151,7 +151,8 @@ VARIANTS = [
     [], ["seed=3", "firm.budget_share=0.1"], ["firm.capacity=900"], ["firm.capacity=900.5", "market.n_customers=400"],
     ["firm.capacity=null", "firm.capacity_factor=null"], ["competitors=equal_terms", "strategy.retention_share=0.2"],
     ["competitors=equal_capacity", "firm.capacity_factor=1.3"], ["competitors=same_as_focal", "market=growing"],
-    ["market.initial_shares=[0.4,0.2,0.2,0.2]"], ["firm.abc_weights=[1,2,3]"], ["firm.abc_weights=[1.5,2,3]"],
+    ["market.initial_shares=[0.4,0.2,0.2,0.2]"], ["market.n_competitors=4", "market.initial_shares=[0.4,0.2,0.2,0.2,0]"],
+    ["firm.abc_weights=[1,2,3]"], ["firm.abc_weights=[1.5,2,3]"],
     ["competitors=equal_terms", "strategy.retention_share=0.7", "firm.budget=1000"],
 ]
 
@@ -192,12 +193,18 @@ def test_validation_that_reuses_configs_gives_what_validation_from_scratch_gives
     assert len({id(cfg) for _, cfg in kept}) == len(kept)
 
 
-def test_config_yaml_is_omegaconfs_text():
+def test_config_yaml_is_omegaconfs_text(monkeypatch):
     """config.yaml is written by libyaml (config.config_yaml): the text OmegaConf.to_yaml gives,
     for every experiment and every variant above, and for strings that need quoting."""
+    import yaml
     from hydra.types import RunMode
 
+    from marktsim import config
     from marktsim.config import compose_config, config_yaml
+
+    monkeypatch.setattr(config, "_DUMPER", None)  # the dumper built here, not taken from an earlier test
+    if yaml.__with_libyaml__:
+        assert issubclass(config._yaml_dumper(), yaml.CDumper) and config._yaml_dumper() is config._yaml_dumper()
 
     experiments = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))
     configs = [load_config([f"experiment={name}", "design.chunk=0"] if name.startswith("sensitivity")

@@ -24,6 +24,7 @@ from marktsim.config import (
     plain_raw,
     show_value,
     unknown_key,
+    unreadable_override,
     validate,
 )
 
@@ -268,6 +269,41 @@ def test_omegaconfs_own_errors_are_one_line():
                                              "firm.budget_share or firm.targeting?")
     assert str(omegaconf_error(ValueError())) == "invalid config: ValueError"
     assert str(omegaconf_error(ValueError("first\nsecond"))) == "invalid config: first"
+
+
+def test_an_unknown_derived_value_is_one_line():
+    with pytest.raises(ConfigError) as err:
+        load_config(["firm.budget=${derived:nope}"])
+    assert str(err.value) == ("invalid config: ConfigError raised while resolving interpolation: unknown derived value "
+                              "'nope': allowed budget, capacity")
+
+
+def test_overrides_that_cannot_be_read_are_named_one_by_one():
+    """The first override Hydra's parser refuses on its own is named; when each reads alone
+    (only their combination is refused), the parser's own reason."""
+    from hydra.errors import OverrideParseException
+
+    refused = OverrideParseException(override="", message="mismatched input")
+    assert str(unreadable_override(["horizon=3", "seed=[", "x=]"], refused)) == (
+        f"invalid config: override 'seed=[' cannot be read (no viable alternative at input '['); allowed: {SYNTAX}")
+    assert str(unreadable_override(["horizon=3"], refused)) == (
+        f"invalid config: overrides cannot be read (mismatched input); allowed: {SYNTAX}")
+
+
+def test_an_unknown_engine_is_one_line(monkeypatch):
+    """§3 the engine setting: the argument named `engine`, else MARKTSIM_ENGINE, else auto."""
+    from marktsim.config import engine_setting
+
+    monkeypatch.delenv("MARKTSIM_ENGINE", raising=False)
+    assert engine_setting() == "auto" and engine_setting("numpy") == "numpy"
+    with pytest.raises(ConfigError) as err:
+        engine_setting("fast")
+    assert str(err.value) == "invalid setting: engine = 'fast'; allowed: auto, numpy, compiled"
+    monkeypatch.setenv("MARKTSIM_ENGINE", "fast")
+    with pytest.raises(ConfigError) as err:
+        engine_setting()
+    assert str(err.value) == "invalid setting: MARKTSIM_ENGINE = 'fast'; allowed: auto, numpy, compiled"
+    assert engine_setting("compiled") == "compiled"  # the argument before the environment
 
 
 def test_the_config_tree_is_found(tmp_path, monkeypatch):

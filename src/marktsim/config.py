@@ -457,15 +457,14 @@ def omegaconf_error(exc: BaseException, override: str | None = None) -> ConfigEr
     from omegaconf.errors import ConfigAttributeError, ConfigKeyError
 
     cause = exc.__cause__ if exc.__cause__ is not None else exc
-    key = getattr(cause, "full_key", None) or getattr(exc, "full_key", None)
+    key = getattr(cause, "full_key", None)
     text = _first_line(exc)
-    if override is None:
-        # Hydra's texts: "Could not override 'key'." and "Error merging override key=value"
-        match = re.search(r"override '([^']+)'", text) or re.search(r"override (.+)$", text)
+    if override is None:  # Hydra's text of a value it cannot merge: "Error merging override key=value"
+        match = re.search(r"override (.+)$", text)
         override = match.group(1) if match else None
     if isinstance(cause, (ConfigKeyError, ConfigAttributeError)) and key:
         return unknown_key(str(key))
-    name = re.sub(r"(\[\d+\])+$", "", str(key)) if key else ""  # a list's element is checked as its list
+    name = re.sub(r"(\[\d+\])+$", "", str(key or ""))  # a list's element is checked as its list
     if name in SCHEMA:
         value = override.split("=", 1)[1] if override and "=" in override else None
         problem = "is not an integer" if SCHEMA[name].kind == "int" else f"has the wrong type ({_first_line(cause)})"
