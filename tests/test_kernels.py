@@ -181,6 +181,47 @@ def test_switch_moves_only_to_rivals_and_marks_referrals():
     assert np.all(moves.referred == (moves.new == 2))
 
 
+def test_each_mover_chooses_by_its_own_contacts():
+    """§7.6 A mover's W_ik are its own: with no advertising and no noise, customers whose
+    contacts recommend firm 1 move only to firm 1, those hearing of firm 2 only to firm 2
+    (customer 0, whose pulls a wrong column would give everybody, hears of firm 1)."""
+    rng = np.random.default_rng(3)
+    n = 4000
+    provider = np.zeros(n, np.int8)
+    wom = np.zeros((3, n), f32)
+    hears_two = np.arange(n) % 2 == 1
+    wom[1, ~hears_two] = 0.3
+    wom[2, hears_two] = 0.3
+    rules = rules_for(churn_base=0.0, churn_dissatisfaction=0.0, bond_protection=0.0, satisfaction_protection=0.0,
+                      switch_noise=0.0)
+    moves = switch(rng, provider.astype(np.intp), _columns(n, provider), np.ones(n, f32), _plan(np.zeros(3)),
+                   _talk(wom), True, rules)
+    to_two = hears_two[moves.who]
+    assert to_two.sum() > 100 and (~to_two).sum() > 100  # both kinds of customer moved (π = 0.3 each)
+    assert np.all(moves.new[to_two] == 2)
+    assert np.all(moves.new[~to_two] == 1)
+
+
+class _ZeroDraws:
+    """A generator whose uniforms are all exactly 0 (the lowest draw ``random`` can give)."""
+
+    def random(self, size):
+        return np.zeros(size)
+
+
+def test_a_draw_of_zero_never_chooses_a_firm_without_weight():
+    """§7.6 The firms' pieces of [0, total) are laid out in firm order; a draw of exactly 0
+    falls in the first piece that is not empty: here firm 2's, since the mover's own firm 0
+    gets no weight and firm 1 has neither pressure nor pull."""
+    from marktsim.engine.switch import choose
+
+    rules = rules_for(switch_noise=0.0)
+    moves = choose(_ZeroDraws(), np.array([7]), np.array([False]), np.array([0], np.int8),
+                   _plan(np.array([0.3, 0.0, 0.2])), np.zeros((3, 1), f32), np.ones(1), True, rules)
+    assert moves.new.tolist() == [2]
+    assert not moves.referred[0] and not moves.incentive[0]
+
+
 def test_small_world_degrees_and_symmetry():
     net = small_world(1000, 10, 0.1, np.random.default_rng(1))
     assert net.degree.sum() == 1000 * 10

@@ -134,3 +134,37 @@ def test_follow_orders_a_shortfall_of_less_than_one_unit():
     policy = _capacity(capacity_policy="follow", follow_headroom=0.0, expand_lead_time=0)
     assert policy.review(1, 100.0, 1.0, due=100.4) == pytest.approx(200.0 * 0.4)
     assert policy.arrivals(2) == pytest.approx(0.4)
+
+
+def _focal(*overrides: str):
+    """The focal firm of a small default market with the given overrides."""
+    from marktsim.config import load_config
+    from marktsim.model import MarketModel
+
+    return MarketModel(load_config(["market.n_customers=200", "horizon=2", *overrides]), engine="numpy").focal
+
+
+def test_a_firm_never_spends_more_than_its_budget_when_incentives_and_retention_overlap():
+    """§7.1 ρ is at most 1 − ι: with ρ = 0.9 and ι = 0.3 the firm keeps 0.7 for retention,
+    0.3 for incentives and nothing (not −0.2) for acquisition."""
+    firm = _focal("strategy.retention_share=0.9", "strategy.incentive_share=0.3")
+    firm.plan(1)
+    budget = firm.budget
+    assert budget > 0
+    assert firm.retention_share == pytest.approx(0.7)
+    assert firm.retention_spend == pytest.approx(0.7 * budget)
+    assert firm.incentive_spend == pytest.approx(0.3 * budget)
+    assert firm.acquisition_spend == pytest.approx(0.0, abs=1e-9 * budget)
+
+
+def test_the_strategy_learns_from_profit_net_of_the_capacity_it_ordered():
+    """§7.8 close_books: the capacity policy's capex is taken off the tick's profit before the
+    strategy policy observes it (an adaptive firm that expands judges the expansion's cost)."""
+    firm = _focal("strategy.policy=adaptive")
+    seen: list[float] = []
+    firm.strategy.observe = seen.append  # type: ignore[method-assign]
+    firm.capacity_rules.review = lambda tick, capacity, utilisation, due: 30.0  # type: ignore[method-assign]
+    capex = firm.close_books(1, profit=100.0, utilisation=1.2, due=500.0)
+    assert capex == 30.0
+    assert seen == [70.0]
+    assert firm.utilisation == 1.2

@@ -89,3 +89,55 @@ def test_a_finished_model_is_freed_and_ids_still_count_per_model():
     del first, second, model
     gc.collect()
     assert [ref() for ref in refs] == [None, None]
+
+
+def test_mesa_33s_id_counters_count_per_model_and_forget_a_freed_model():
+    """``agents._UniqueIds`` (what Mesa 3.3's ``Agent._ids`` becomes, built afresh here: the
+    one Mesa uses was built when marktsim.agents was imported): ids 1, 2, ... per model, and a
+    model's counter goes with the model."""
+    import gc
+
+    from marktsim.agents import _UniqueIds
+
+    class Owner:  # anything a weak reference can point at, as a model
+        pass
+
+    ids, a, b = _UniqueIds(), Owner(), Owner()
+    assert [next(ids[a]), next(ids[a]), next(ids[b]), next(ids[a])] == [1, 2, 1, 3]
+    del a
+    gc.collect()
+    assert list(ids._counters.keys()) == [b]
+
+
+def test_a_column_attribute_reads_its_row_cast_and_writes_it_back():
+    """``agents._Column`` (built afresh here, as the class attributes of Customer were built at
+    import): reading gives the row's value in the attribute's type, writing sets that row only."""
+    from marktsim.agents import _Column
+
+    class View:
+        bond = _Column("bond", float)
+
+        def __init__(self, model, index):
+            self.model, self.index = model, index
+
+    model = MarketModel(load_config(CFG))
+    view = View(model, 3)
+    before = model.columns.bond.copy()
+    assert isinstance(view.bond, float) and view.bond == float(before[3])
+    view.bond = 0.125
+    assert model.columns.bond[3] == np.float32(0.125)
+    changed = np.flatnonzero(model.columns.bond != before)
+    assert changed.tolist() == ([3] if before[3] != np.float32(0.125) else [])
+    assert isinstance(View.__dict__["bond"], _Column) and View.bond is View.__dict__["bond"]
+
+
+def test_before_its_first_tick_a_firm_has_spent_nothing_and_shows_its_configured_split():
+    """What a Mesa data collector reading the firms at tick 0 sees: no spend yet, the strategy's
+    own ρ (not yet capped or shifted by a policy), no utilisation measured."""
+    import math
+
+    model = MarketModel(load_config([*CFG, "strategy.retention_share=0.3", "competitors.retention_share=0.6"]))
+    assert [f.retention_share for f in model.firm_list] == [0.3, 0.6, 0.6, 0.6]
+    for firm in model.firm_list:
+        assert (firm.acquisition_spend, firm.retention_spend, firm.incentive_spend) == (0.0, 0.0, 0.0)
+        assert math.isnan(firm.utilisation)

@@ -16,9 +16,10 @@ computes, bit for bit, in fewer passes and without temporaries the size of the m
 Every formula is the one in ``marktsim.engine.rules``, inlined per customer
 (``numba.njit(inline="always")``; ``rules.where`` gets a scalar version here). What this
 module adds is the order of work: per-firm float64 sums accumulated customer by customer as
-``np.bincount`` does within each block of ``account.BLOCK`` customers (or movers), each block's
-sums apart and added in block order (``account.summed``, the numpy engine's order too), backlog
-row sums as numpy's pairwise sum, expm1 left to numpy, and no fast-math. Blocks of customers
+``np.bincount`` does within each block of ``account.BLOCK`` customers (or movers), in arrays of
+the pass's own and then into the block's sums, each block's sums apart and added in block order
+(``account.summed``, the numpy engine's order too), backlog row sums as numpy's pairwise sum,
+expm1 left to numpy, and no fast-math. Blocks of customers
 keep the temporaries small at any N (10⁷ customers need no array of 10⁷ floats beyond the
 state), and a ``Crew`` of threads runs each pass's blocks in parallel with the same bits on any
 number of threads (docs/model.md §3; ``config.threads_setting``).
@@ -217,36 +218,58 @@ def _row_sum(backlog, i):  # pragma: no cover - compiled
     return ZERO + res
 
 
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _add_rows(out, sums, rows):  # pragma: no cover - compiled
+    """Add the rows `rows` of a pass's own sums to its block's sums `out` (the rows no other
+    pass writes, zero until then: 0.0 + x is x, so every bit is as if added into `out`)."""
+    for row in rows:
+        for f in range(out.shape[1]):
+            out[row, f] += sums[row, f]
+
+
 @_jit
 def tally(lo, hi, state, terms, rules, uniform, revenue_potential, out):  # pragma: no cover - compiled
     """§7.1–7.2 Customers [lo, hi): per firm the customers and waiting units at the start of
     the tick; demand by (second priority class, age, firm; prospects in firm F), which ages
-    hold units, the retention weights' total (targeted spend), the largest tenure."""
+    hold units, the retention weights' total (targeted spend), the largest tenure. The sums go
+    into arrays of this call's own and then into `out` (zero until then): the compiler knows
+    that writing them changes no customer column, and keeps them close (36 → 9 ns a customer)."""
     n_firms = out.books.shape[1]
     wait = state.backlog.shape[1]
+    books = np.zeros_like(out.books)
+    demand = np.zeros_like(out.demand)
+    weight_total = np.zeros_like(out.weight_total)
+    nonempty = np.zeros_like(out.nonempty)
+    second, largest = out.flags[0], out.flags[1]
     for i in range(lo, hi):
         p = state.provider[i]
         active = p >= 0
         f = p if active else n_firms
         if active:
-            out.books[Book.CUSTOMERS_START, f] += 1.0
-            out.books[Book.BACKLOG_IN, f] += np.float64(_row_sum(state.backlog, i))
-        if state.tenure[i] > out.flags[1]:
-            out.flags[1] = state.tenure[i]
+            books[Book.CUSTOMERS_START, f] += 1.0
+            books[Book.BACKLOG_IN, f] += np.float64(_row_sum(state.backlog, i))
+        if state.tenure[i] > largest:
+            largest = state.tenure[i]
         s = 0
         if served_second(terms.priority[f], is_new(state.tenure[i], rules)):
             s = 1
-            out.flags[0] = 1
+            second = 1
         if active:
-            out.demand[s, 0, f] += np.float64(state.units[i])
+            demand[s, 0, f] += np.float64(state.units[i])
         for a in range(wait):
             cell = state.backlog[i, a]
             if cell != 0:
-                out.nonempty[a + 1] = True
-            out.demand[s, a + 1, f] += np.float64(cell)
+                nonempty[a + 1] = True
+            demand[s, a + 1, f] += np.float64(cell)
         if not uniform and active:
             w = retention_weight(terms.targeting[f], revenue_potential[i], terms.abc_weights[f, state.segment[i]])
-            out.weight_total[f] += np.float64(w)
+            weight_total[f] += np.float64(w)
+    _add_rows(out.books, books, (Book.CUSTOMERS_START, Book.BACKLOG_IN))
+    out_demand, out_weight_total, out_nonempty = out.demand, out.weight_total, out.nonempty
+    out_demand += demand
+    out_weight_total += weight_total
+    out_nonempty |= nonempty
+    out.flags[0], out.flags[1] = second, largest
 
 
 @_jit
@@ -271,9 +294,12 @@ def serve_and_experience(lo, hi, state, terms, rules, serving, cells, books, cel
                          spend):  # pragma: no cover - compiled
     """§7.2–7.4 Customers [lo, hi): serve with the rationing shares (class, age, firm), learn
     satisfaction from the share served, earn revenue, and allocate retention spend (into
-    `spend`, for numpy's expm1)."""
+    `spend`, for numpy's expm1). The sums go into arrays of this call's own first (as in
+    ``tally``)."""
     n_firms = books.shape[1]
     wait = state.backlog.shape[1]
+    block_books, block_cells = books, cell_books
+    books, cell_books = np.zeros_like(block_books), np.zeros_like(block_cells)
     old = np.empty(wait, np.float32)
     for i in range(lo, hi):
         p = state.provider[i]
@@ -329,6 +355,10 @@ def serve_and_experience(lo, hi, state, terms, rules, serving, cells, books, cel
             cell_books[Cell.REVENUE, f, cells[i]] += np.float64(earned)
             if state.won_incentive[i]:
                 books[Book.REVENUE_INCENTIVE, f] += np.float64(earned)
+    _add_rows(block_books, books, (Book.CUSTOMERS_NEW, Book.REVENUE, Book.DEMAND, Book.SERVED, Book.EXPIRED,
+                                   Book.REVENUE_INCENTIVE))
+    revenue_cells = block_cells[Cell.REVENUE]
+    revenue_cells += cell_books[Cell.REVENUE]
 
 
 @_jit
@@ -339,6 +369,7 @@ def retain_and_signal(lo, hi, state, rules, gain, codes, counts):  # pragma: no 
     each opinion."""
     n_firms = (counts.shape[0] - 1) // 2
     wait = state.backlog.shape[1]
+    own = np.zeros_like(counts)  # counted apart first (as in ``tally``)
     for i in range(lo, hi):
         p = state.provider[i]
         active = p >= 0
@@ -347,7 +378,8 @@ def retain_and_signal(lo, hi, state, rules, gain, codes, counts):  # pragma: no 
         waiting = _row_sum(state.backlog, i) > 0 if wait else False
         c = opinion(p, active, state.satisfaction[i], waiting, n_firms, rules)
         codes[i] = c + LEFT if state.left[i] else c
-        counts[c] += 1.0
+        own[c] += 1.0
+    counts += own
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
@@ -573,7 +605,10 @@ def close(lo, hi, state, terms, rules, cells, movers, start, books, cell_books):
     """§7.7, §7.9 Customers [lo, hi), after the moves: the sums at the end of the tick
     (customers, waiting units, satisfaction and bond per firm; customers per firm × cell);
     tenure + 1 for those who stayed, and the CRM profile. `movers` (ascending) is read from
-    `start`; returns where the next block goes on reading."""
+    `start`; returns where the next block goes on reading. The sums go into arrays of this
+    call's own first (as in ``tally``)."""
+    block_books, block_cells = books, cell_books
+    books, cell_books = np.zeros_like(block_books), np.zeros_like(block_cells)
     j = start
     for i in range(lo, hi):
         moved = False
@@ -597,6 +632,10 @@ def close(lo, hi, state, terms, rules, cells, movers, start, books, cell_books):
             state.known[i] = knows(terms.crm[p], state.tenure[i], rules)
         else:
             state.known[i] = False
+    _add_rows(block_books, books, (Book.CUSTOMERS, Book.BACKLOG, Book.SATISFACTION, Book.BOND,
+                                   Book.CUSTOMERS_INCENTIVE))
+    customer_cells = block_cells[Cell.CUSTOMERS]
+    customer_cells += cell_books[Cell.CUSTOMERS]
     return j
 
 
