@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Optional  # noqa: F401  (read as text by schema.flat_schema, as in schema.py)
 
 import pytest
 from omegaconf import OmegaConf
@@ -320,3 +321,60 @@ def test_workers_of_parallel_sweeps_run_one_thread(monkeypatch):
     monkeypatch.setenv(THREADS_ENV, "2")
     one_thread_in_workers()  # set by the user: kept
     assert os.environ[THREADS_ENV] == "2"
+
+
+def test_a_key_carries_what_it_was_given_and_each_config_its_own_list():
+    """``schema.key`` (called afresh here: the schema's own keys were made at import): the
+    metadata of a key holds its meaning, unit, symbol, range, choices, null meaning and kind;
+    a list default is copied for every config, so that one config's change cannot reach another."""
+    from dataclasses import dataclass, fields
+
+    from marktsim.schema import flat_schema, key
+
+    @dataclass
+    class Section:
+        shares: list = key([0.5, 0.5], "the shares", "share", "s", 0, 1, kind="floats")
+        mode: str = key("a", "the mode", choices=("a", "b"))
+        size: Optional[int] = key(None, "the size", low=1, null_means="as large as needed")
+
+    meta = {f.name: dict(f.metadata) for f in fields(Section)}
+    assert meta["shares"] == {"meaning": "the shares", "unit": "share", "symbol": "s", "low": 0, "high": 1,
+                              "choices": (), "null_means": "", "kind": "floats"}
+    assert meta["mode"] == {"meaning": "the mode", "unit": "-", "symbol": "", "low": None, "high": None,
+                            "choices": ("a", "b"), "null_means": "", "kind": ""}
+    one, two = Section(), Section()
+    assert one.shares == [0.5, 0.5] and one.shares is not two.shares
+    assert (one.mode, one.size) == ("a", None)
+    params = flat_schema(Section, "part.")
+    assert [(p.key, p.kind, p.nullable) for p in params.values()] == [
+        ("part.shares", "floats", False), ("part.mode", "choice", False), ("part.size", "int", True)]
+    assert params["part.size"].allowed() == "an integer in [1, inf], or null (as large as needed)"
+
+
+def test_the_schema_built_again_is_the_schema_in_use():
+    """``flat_schema`` run again (config.SCHEMA was built at import) gives every key the same
+    kind, range, default and null meaning, e.g. the kinds of a nullable integer, a choice and a
+    list of shares."""
+    from marktsim.config import SCHEMA
+    from marktsim.schema import flat_schema
+
+    fresh = flat_schema()
+    assert fresh == SCHEMA
+    chunk, policy, shares = fresh["design.chunk"], fresh["strategy.policy"], fresh["market.initial_shares"]
+    assert (chunk.kind, chunk.nullable, chunk.low) == ("int", True, 0)
+    assert (policy.kind, policy.choices) == ("choice", ("fixed", "capacity_aware", "adaptive"))
+    assert (shares.kind, shares.nullable) == ("floats", True)
+    assert fresh["market.n_customers"].kind == "int" and not fresh["market.n_customers"].nullable
+
+
+def test_ranges_are_written_with_whole_numbers_as_integers():
+    """``Param.allowed`` writes a bound that is a whole number without a decimal point and any
+    other bound as Python writes it."""
+    from marktsim.schema import Param
+
+    def allowed(low, high, kind="float"):
+        return Param("k", kind, "-", "", 0.0, low=low, high=high).allowed()
+
+    assert allowed(0.0, 2.0) == "a number in [0, 2]"
+    assert allowed(0.25, 1e-3) == "a number in [0.25, 0.001]"
+    assert allowed(None, 10, "int") == "an integer in [-inf, 10]"
