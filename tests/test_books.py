@@ -8,6 +8,7 @@ rounding; each test first asserts that its terms really are non-zero.
 from __future__ import annotations
 
 import importlib
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -245,3 +246,86 @@ def test_sums_are_added_block_by_block(monkeypatch):
     one = np.array([2.5, -0.0])
     alone = ACCOUNT.in_block_order([one])
     assert alone is not one and alone.tolist() == [2.5, -0.0]
+
+
+# --------------------------------------------------------------------------- one tick, customer by customer
+
+_TRACKED = ("provider", "tenure", "value", "units", "won_incentive", "satisfaction", "bond", "backlog")
+
+
+def _columns_now(model: MarketModel) -> dict[str, np.ndarray]:
+    return {name: getattr(model.columns, name).copy() for name in _TRACKED}
+
+
+def _by_firm(provider: np.ndarray, n_firms: int, weights: np.ndarray | None = None) -> np.ndarray:
+    """A sum (or count) over each firm's customers, written out customer by customer."""
+    sums = np.zeros(n_firms)
+    for j in range(n_firms):
+        mine = provider == j
+        sums[j] = mine.sum() if weights is None else weights[mine].astype(np.float64).sum()
+    return sums
+
+
+def test_a_ticks_books_are_the_sums_over_its_customers(engine):
+    """§7.2 and §7.7, customer by customer, in a growing market without overload (every due unit
+    served): the revenue a firm books in a tick is Σ units·value·growth(tenure) over the customers
+    it had at the tick's start — the incentive revenue over those who were won with an incentive
+    *at the start*, although some of them move in the tick —, demand and served units are their
+    units, new customers those with tenure < t_new at the start; customers, incentive customers,
+    mean satisfaction and bond are taken at the end; a customer who joins a firm is a win, flagged
+    as won with an incentive only when it was. Prospects who stay prospects keep their
+    satisfaction and bond (they have no provider to experience or be retained by) and a tenure
+    of 0; customers who stay with their firm are a tick older. The tick raises no
+    floating-point warning (prospects are due nothing: 0/0 is handled), and the columns keep
+    the types they were drawn with (§1: float32 satisfaction and bond)."""
+    from marktsim.engine import rules as r
+    from marktsim.engine.account import M
+
+    cfg = load_config(["market=growing", "market.adopted_share=0.6", "market.n_customers=6000", "horizon=12",
+                       "firm.capacity=null", "competitors.capacity_factor=100", "strategy.incentive_share=0.2",
+                       "customers.deal_prone_share=0.3"])
+    model = MarketModel(cfg)
+    types = {name: column.dtype for name, column in _columns_now(model).items()}  # as drawn (§1)
+    model.run(4)
+    rules, n_firms = model.market.rules, model.n_firms
+    incentive_movers, wins_by_kind = 0, np.zeros(2)
+    for _ in range(4):
+        start = _columns_now(model)
+        assert not start["backlog"].any()  # no overload: served = units
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            model.step()
+        end = _columns_now(model)
+        assert {name: column.dtype for name, column in end.items()} == types
+        row = model.records()[-1]
+        earned = r.revenue(start["units"], start["value"], r.loyalty_growth(start["tenure"].astype(np.float32), rules))
+        was = start["provider"]
+        np.testing.assert_allclose(row[:, M["revenue"]], _by_firm(was, n_firms, earned), rtol=1e-9)
+        np.testing.assert_allclose(row[:, M["revenue_incentive"]],
+                                   _by_firm(np.where(start["won_incentive"], was, -1), n_firms, earned), rtol=1e-9)
+        for metric in ("demand_units", "served_units"):
+            np.testing.assert_allclose(row[:, M[metric]], _by_firm(was, n_firms, start["units"]), rtol=1e-9)
+        new = np.where(r.is_new(start["tenure"], rules), was, -1)
+        np.testing.assert_array_equal(row[:, M["customers_new"]], _by_firm(new, n_firms))
+        now = end["provider"]
+        customers = _by_firm(now, n_firms)
+        np.testing.assert_array_equal(row[:, M["customers"]], customers)
+        np.testing.assert_array_equal(row[:, M["customers_incentive"]],
+                                      _by_firm(np.where(end["won_incentive"], now, -1), n_firms))
+        for metric, name in (("satisfaction_mean", "satisfaction"), ("bond_mean", "bond")):
+            np.testing.assert_allclose(row[:, M[metric]], _by_firm(now, n_firms, end[name]) / customers, rtol=1e-6)
+        prospects = (was < 0) & (now < 0)
+        assert prospects.any()
+        for name in ("satisfaction", "bond"):
+            np.testing.assert_array_equal(end[name][prospects], start[name][prospects])
+        assert not end["tenure"][prospects].any()  # tenure counts ticks with a provider
+        kept = (was >= 0) & (now == was)
+        np.testing.assert_array_equal(end["tenure"][kept], start["tenure"][kept] + 1)
+        incentive_movers += int((start["won_incentive"] & (was >= 0) & (now != was)).sum())
+        joined = (now >= 0) & (now != was)
+        np.testing.assert_array_equal(row[:, M["won"]], _by_firm(np.where(joined, now, -1), n_firms))
+        np.testing.assert_array_equal(row[:, M["won_incentive"]],
+                                      _by_firm(np.where(joined & end["won_incentive"], now, -1), n_firms))
+        wins_by_kind += [row[:, M["won_incentive"]].sum(), (row[:, M["won"]] - row[:, M["won_incentive"]]).sum()]
+    assert incentive_movers > 0  # the start-of-tick flag differs from the end's for someone with revenue
+    assert wins_by_kind.all()  # wins with and without an incentive: the flag tells them apart

@@ -194,6 +194,33 @@ def test_validation_that_reuses_configs_gives_what_validation_from_scratch_gives
     assert len({id(cfg) for _, cfg in kept}) == len(kept)
 
 
+def test_load_config_finds_the_users_own_config_groups_in_config_dir(tmp_path):
+    """``load_config(…, config_dir=…)`` adds a folder of the user's own config groups to the
+    search path: an ``experiment/mine.yaml`` there is found, and not without the folder."""
+    (tmp_path / "experiment").mkdir()
+    (tmp_path / "experiment" / "mine.yaml").write_text("# @package _global_\nhorizon: 77\n")
+    assert load_config(["experiment=mine"], config_dir=tmp_path).horizon == 77
+    assert load_config(["experiment=mine", "horizon=5"], config_dir=str(tmp_path)).horizon == 5
+    with pytest.raises(ConfigError, match="experiment"):
+        load_config(["experiment=mine"])
+
+
+def test_the_schemas_defaults_are_built_once_and_handed_out_as_fresh_copies(monkeypatch):
+    """The defaults a config's missing keys take (``config._defaults``): every schema key with
+    its default, built on the first call (here, not taken from an earlier test or the import)
+    and handed out as a deep copy, so that a caller changing what it got changes nothing else."""
+    from marktsim import config
+
+    monkeypatch.setattr(config, "_DEFAULTS", None)
+    expected = {key: param.default for key, param in SCHEMA.items()}
+    first = config._defaults()
+    assert config.flatten(first) == expected and config._DEFAULTS is not None
+    first["market"]["n_customers"] = -1
+    first["market"]["initial_shares"] = None
+    first["firm"]["abc_weights"].append(7.0)
+    assert config.flatten(config._defaults()) == expected
+
+
 def test_config_yaml_is_omegaconfs_text(monkeypatch):
     """config.yaml is written by libyaml (config.config_yaml): the text OmegaConf.to_yaml gives,
     for every experiment and every variant above, and for strings that need quoting."""
@@ -376,5 +403,5 @@ def test_ranges_are_written_with_whole_numbers_as_integers():
         return Param("k", kind, "-", "", 0.0, low=low, high=high).allowed()
 
     assert allowed(0.0, 2.0) == "a number in [0, 2]"
-    assert allowed(0.25, 1e-3) == "a number in [0.25, 0.001]"
+    assert allowed(1e-3, 0.25) == "a number in [0.001, 0.25]"
     assert allowed(None, 10, "int") == "an integer in [-inf, 10]"

@@ -93,6 +93,7 @@ def test_a_bad_value_is_one_line_naming_key_value_problem_and_range(key, value, 
 @pytest.mark.parametrize("key, value", [
     ("horizon", 1), ("horizon", 100_000), ("market.network_rewiring", 0.0), ("market.network_rewiring", 1.0),
     ("firm.budget", 0.0), ("firm.budget", 1e300), ("firm.capacity", None), ("name", "a.b-c_1"), ("name", "-x"),
+    ("name", "Q4_Study.B-2"),
     ("firm.abc_weights", [1e6, 0, 0]), ("firm.abc_weights", [0, 0.5, 0]), ("market.initial_shares", None),
     ("market.initial_shares", [0.25, 0.25, 0.25, 0.25 + 5e-10]), ("sensitivity.hold", []),
     ("sensitivity.factors", ["firm.budget=0:1", "horizon=1:5"]), ("customers.detractor_threshold", 0.7999),

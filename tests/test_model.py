@@ -109,6 +109,43 @@ def test_firm_names():
     assert firm_names(4) == ["focal", "rival_1", "rival_2", "rival_3"]
 
 
+@pytest.mark.parametrize("focal, rivals", [("value_weighted", "uniform"), ("abc", "value_weighted"),
+                                            ("uniform", "abc")])
+def test_each_firm_weighs_its_customers_by_its_own_targeting(focal, rivals):
+    """§7.4 w_i follows the rule of the customer's own firm when firms differ: 1 (uniform),
+    value × units (value_weighted), or the firm's weight of the customer's segment (abc)."""
+    from marktsim.engine.vectorised import NumpyEngine
+
+    cfg = load_config([*SMALL, "market.n_competitors=2", f"firm.targeting={focal}", f"competitors.targeting={rivals}",
+                       "firm.abc_weights=[5,2,1]"])
+    model = MarketModel(cfg, engine="numpy")
+    col = model.columns
+    kernels = NumpyEngine(model.market, model.revenue_potential, col.b2b, col.propensity)
+    firm = kernels.firm_index(col)
+    weights = kernels.retention_weights(firm, col.segment)
+    rival_abc = np.array(cfg.competitors.abc_weights)
+    for j, (rule, abc) in enumerate([(focal, np.array([5.0, 2.0, 1.0])), (rivals, rival_abc), (rivals, rival_abc)]):
+        mine = firm == j
+        assert mine.any() and len(set(col.segment[mine])) == 3
+        expected = {"uniform": np.ones(mine.sum()), "value_weighted": model.revenue_potential[mine],
+                    "abc": abc[col.segment[mine]]}[rule]
+        np.testing.assert_allclose(weights[mine], expected, rtol=1e-6)
+
+
+def test_the_numpy_engine_keeps_each_customers_churn_factor_in_float32():
+    """§7.6 g_i·z_i is worked out once, from the customer's kind and propensity, and kept in
+    float32 as every per-customer term of the hazard is (the compiled engine's arithmetic)."""
+    from marktsim.engine import rules as r
+    from marktsim.engine.vectorised import NumpyEngine
+
+    model = MarketModel(load_config([*SMALL, "market=b2b", "customers.propensity=beta"]), engine="numpy")
+    col = model.columns
+    assert col.b2b.any() and (~col.b2b).any() and len(set(col.propensity)) > 2
+    factor = NumpyEngine(model.market, model.revenue_potential, col.b2b, col.propensity).factor
+    assert factor.dtype == np.float32
+    np.testing.assert_array_equal(factor, r.churn_factor(col.b2b, col.propensity, model.market.rules))
+
+
 def test_firms_get_their_budgets_capacities_and_terms_from_the_config(engine):
     cfg = load_config([*SMALL, "market.n_competitors=2", "firm.capacity=77", "firm.budget=1234",
                        "competitors.capacity_factor=1.3", "competitors.budget_share=0.07", "firm.crm=true",
