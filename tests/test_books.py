@@ -313,7 +313,8 @@ def test_a_ticks_books_are_the_sums_over_its_customers(engine):
         np.testing.assert_array_equal(row[:, M["customers_incentive"]],
                                       _by_firm(np.where(end["won_incentive"], now, -1), n_firms))
         for metric, name in (("satisfaction_mean", "satisfaction"), ("bond_mean", "bond")):
-            np.testing.assert_allclose(row[:, M[metric]], _by_firm(now, n_firms, end[name]) / customers, rtol=1e-6)
+            mean = _by_firm(now, n_firms, end[name]) / customers
+            np.testing.assert_allclose(row[:, M[metric]], mean, rtol=1e-9)
         prospects = (was < 0) & (now < 0)
         assert prospects.any()
         for name in ("satisfaction", "bond"):
