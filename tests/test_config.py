@@ -146,6 +146,62 @@ def test_validated_config_is_read_only():
         cfg.seed = 4
 
 
+def test_a_validated_config_is_strict_and_validated_once():
+    """validate() returns a read-only config in struct mode (a key the schema lacks is an error
+    when read, not None), flagged as validated: validating it again returns it as it is, and a
+    copy someone unlocked is validated afresh."""
+    from omegaconf.errors import ConfigAttributeError
+
+    cfg = load_config(["horizon=7"])
+    with pytest.raises(ConfigAttributeError):
+        cfg.market.n_custmers  # noqa: B018  (reading a misspelt key)
+    assert OmegaConf.is_struct(cfg) and validate(cfg) is cfg
+    unlocked = cfg.copy()
+    OmegaConf.set_readonly(unlocked, False)
+    again = validate(unlocked)
+    assert again is not unlocked and OmegaConf.to_yaml(again) == OmegaConf.to_yaml(cfg)
+    assert validate(again) is again
+
+
+def test_validate_drops_the_hydra_node_of_a_composition_that_has_one():
+    """A config composed with Hydra's own node (what ``compose(return_hydra_config=True)`` and the
+    command line's precheck see) validates to the config without it; compose_config leaves the
+    node out unless asked."""
+    from marktsim.config import compose_config, plain_raw
+
+    with_node = compose_config(["horizon=7"], hydra_node=True)
+    without = compose_config(["horizon=7"])
+    assert "hydra" in with_node and "hydra" not in without  # the precondition, and the default
+    assert OmegaConf.to_yaml(validate(with_node)) == OmegaConf.to_yaml(validate(without))
+    raw = plain_raw(with_node)
+    assert OmegaConf.to_yaml(validate(raw)) == OmegaConf.to_yaml(validate(without)) and "hydra" in raw
+
+
+@pytest.mark.parametrize("given, key", [
+    ({"firm": {"budget": "${derived:budget}", "capacity_factor": "big"}}, "firm.capacity_factor"),
+    ({"firm": {"budget": "${derived:budget}"}, "market": {"n_customers": "many"}}, "market.n_customers"),
+    ({"market": {"n_customers": "many"}}, "market.n_customers"),
+])
+def test_a_bad_value_is_named_by_its_own_key_not_by_the_interpolation_it_breaks(given, key):
+    """validate() checks the values given as they are before it resolves the interpolations (the
+    derived budget and capacity read ``market.n_customers`` and ``firm.capacity_factor``): a value
+    of the wrong type is named by its own key wherever an interpolation stands before it."""
+    with pytest.raises(ConfigError) as err:
+        validate(given)
+    assert str(err.value).startswith(f"invalid config: {key} = ") and "has type str" in str(err.value)
+
+
+def test_a_bad_value_an_interpolation_gives_is_named_by_the_key_that_holds_it():
+    """Values that interpolations give are checked once resolved, named by the key that holds the
+    interpolation: ``firm.quality`` set to ``${market.acquisition_scale}`` (2.0 by default)
+    leaves the quality's range [0, 1]."""
+    assert SCHEMA["market.acquisition_scale"].default == 2.0 and SCHEMA["firm.quality"].high == 1
+    with pytest.raises(ConfigError) as err:
+        validate({"firm": {"quality": "${market.acquisition_scale}"}})
+    assert str(err.value) == ("invalid config: firm.quality = 2.0 is above the allowed range; "
+                              "allowed: a number in [0, 1]")
+
+
 # configs that differ in values, in None against a number, in int against float, in lists and in
 # their interpolations (rivals on equal terms copy the focal firm's keys through ${...})
 VARIANTS = [
@@ -203,6 +259,27 @@ def test_load_config_finds_the_users_own_config_groups_in_config_dir(tmp_path):
     assert load_config(["experiment=mine", "horizon=5"], config_dir=str(tmp_path)).horizon == 5
     with pytest.raises(ConfigError, match="experiment"):
         load_config(["experiment=mine"])
+    from marktsim.config import compose_config  # the unvalidated composition the optimiser and calibration use
+
+    assert compose_config(["experiment=mine"], config_dir=tmp_path).horizon == 77
+
+
+def test_the_schema_is_stored_under_the_name_config_yaml_gives_it(monkeypatch):
+    """register_schema puts the schema (every key with its default) into Hydra's ConfigStore as
+    ``marktsim_schema``, the first entry of configs/config.yaml's defaults list: into a store
+    that lacks it (not the one an import or an earlier test filled), and compositions find it."""
+    from hydra.core.config_store import ConfigStore
+
+    from marktsim import config
+
+    store = ConfigStore.instance()
+    entry = f"{config.SCHEMA_NAME}.yaml"
+    assert config.SCHEMA_NAME == "marktsim_schema"
+    monkeypatch.setattr(store, "repo", {k: v for k, v in store.repo.items() if k != entry})
+    config.register_schema()
+    stored = store.load(entry).node
+    assert config.flatten(OmegaConf.to_container(stored, resolve=False)) == config.flatten(config._defaults())
+    assert load_config(["horizon=7"]).horizon == 7
 
 
 def test_the_schemas_defaults_are_built_once_and_handed_out_as_fresh_copies(monkeypatch):
